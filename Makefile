@@ -1,0 +1,32 @@
+# Two commands: `make run` serves the app, `make test` runs the whole suite.
+# Both create .venv and install requirements.txt on first use.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
+PORT   ?= 8501
+
+.PHONY: install run test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: install
+	$(VENV)/bin/streamlit run app/main.py --server.address=127.0.0.1 --server.port=$(PORT) \
+		--server.headless=true --browser.gatherUsageStats=false
+
+lint: install
+	$(PY) -m ruff check .
+
+test: lint
+	$(PY) -m pytest
+
+bench: install
+	$(PY) benchmarks/engine_speed.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

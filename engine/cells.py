@@ -1,0 +1,329 @@
+"""Recurrent cells: a forward pass over a whole sequence and one exact backward step.
+
+Every cell works on one layer in one direction, with the sequence already in processing
+order (the network reverses it for the backward-in-time pass). Shapes: ``x`` is
+``(T, B, I)``, states are ``(B, H)``. Weights follow PyTorch's layout and gate order, so the
+short names here (``w_ih``, ``w_hh``, ``b_ih``, ``b_hh``) map one to one onto
+``weight_ih_l{k}`` and friends.
+
+Speed: the input projection of all steps is one matrix product before the loop, the loop
+does a few vectorised operations per step, and the backward loop only propagates the state
+gradient; weight gradients are one matrix product over all steps afterwards
+(see ``param_grads``).
+
+``step`` returns ``(das, dstate_prev, dc_prev, dc_total)``: the gradients of the
+pre-activations at step t (accumulated by the caller, named by ``acc_names``), the gradient
+flowing to the previous state, and for the LSTM the cell-state gradients. ``dh`` may carry
+any number of rows when the record has batch 1 (broadcasting), which the diagnostics use to
+push a whole identity matrix back through time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import Activation, get_activation, sigmoid
+
+
+def _prev(first: np.ndarray, seq: np.ndarray) -> np.ndarray:
+    """The sequence shifted one step into the past: [first, seq[0], ..., seq[T-2]]."""
+    return np.concatenate((first[None], seq[:-1]), axis=0)
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    return a.reshape(-1, a.shape[-1])
+
+
+class Cell:
+    """Shared shape bookkeeping; subclasses add forward, prepare, step and param_grads."""
+
+    name = ""
+    blocks = 1  # gate blocks stacked in W_ih's rows
+    gate_names: tuple[str, ...] = ()
+    pre_names: tuple[str, ...] = ("h",)
+    acc_names: tuple[str, ...] = ("a",)
+    has_cell_state = False
+    uses_activation = True
+
+    def __init__(self, hidden_size: int, activation: str = "tanh"):
+        self.H = hidden_size
+        self.act: Activation = get_activation(activation)
+
+    def param_shapes(self, input_size: int) -> dict[str, tuple[int, ...]]:
+        G, H = self.blocks * self.H, self.H
+        return {"w_ih": (G, input_size), "w_hh": (G, H), "b_ih": (G,), "b_hh": (G,)}
+
+    def _input_grads(self, rec, p, A: np.ndarray) -> dict[str, np.ndarray]:
+        x = rec["x"]
+        return {
+            "w_ih": _flat(A).T @ _flat(x),
+            "b_ih": A.sum(axis=(0, 1)),
+            "dx": A @ p["w_ih"],
+        }
+
+    def param_grads(self, rec, p, acc) -> dict[str, np.ndarray]:
+        """Weight gradients from the accumulated pre-activation gradients, plus ``dx``."""
+        A = acc["a"]
+        grads = self._input_grads(rec, p, A)
+        grads["w_hh"] = _flat(A).T @ _flat(_prev(rec["h0"], rec["state"]))
+        grads["b_hh"] = A.sum(axis=(0, 1))
+        return grads
+
+
+class RNNCell(Cell):
+    """Elman: h_t = phi(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."""
+
+    name = "rnn"
+
+    def forward(self, x, p, h0, c0=None):
+        xproj = x @ p["w_ih"].T + (p["b_ih"] + p["b_hh"])
+        T, B, H = xproj.shape
+        a = np.empty((T, B, H))
+        h = np.empty((T, B, H))
+        whh_t = np.ascontiguousarray(p["w_hh"].T)
+        phi = self.act.forward
+        hp = h0
+        for t in range(T):
+            np.add(xproj[t], hp @ whh_t, out=a[t])
+            h[t] = phi(a[t])
+            hp = h[t]
+        return {"x": x, "h0": h0, "h": h, "state": h, "out": h, "pre": {"h": a}, "gates": {}}
+
+    def prepare(self, rec, p):
+        rec["dphi"] = self.act.derivative(rec["pre"]["h"], rec["h"])
+
+    def step(self, rec, p, t, dh, dc=None):
+        da = dh * rec["dphi"][t]
+        return (da,), da @ p["w_hh"], None, None
+
+
+class IndRNNCell(RNNCell):
+    """IndRNN (Li et al. 2018): h_t = phi(W_ih x_t + b_ih + u * h_{t-1} + b_hh), u a vector."""
+
+    name = "indrnn"
+
+    def param_shapes(self, input_size):
+        shapes = super().param_shapes(input_size)
+        shapes["w_hh"] = (self.H,)
+        return shapes
+
+    def forward(self, x, p, h0, c0=None):
+        xproj = x @ p["w_ih"].T + (p["b_ih"] + p["b_hh"])
+        T, B, H = xproj.shape
+        a = np.empty((T, B, H))
+        h = np.empty((T, B, H))
+        u = p["w_hh"]
+        phi = self.act.forward
+        hp = h0
+        for t in range(T):
+            np.add(xproj[t], u * hp, out=a[t])
+            h[t] = phi(a[t])
+            hp = h[t]
+        return {"x": x, "h0": h0, "h": h, "state": h, "out": h, "pre": {"h": a}, "gates": {}}
+
+    def step(self, rec, p, t, dh, dc=None):
+        da = dh * rec["dphi"][t]
+        return (da,), da * p["w_hh"], None, None
+
+    def param_grads(self, rec, p, acc):
+        A = acc["a"]
+        grads = self._input_grads(rec, p, A)
+        grads["w_hh"] = (A * _prev(rec["h0"], rec["state"])).sum(axis=(0, 1))
+        grads["b_hh"] = A.sum(axis=(0, 1))
+        return grads
+
+
+class JordanCell(Cell):
+    """Jordan (1986): the context is the previous *output*, not the previous hidden state.
+
+    h_t = phi(W_ih x_t + b_ih + W_hh y_{t-1} + b_hh),  y_t = phi(W_ho h_t + b_ho).
+    The recurrent state (and the layer's output) is y; its gradient is what ``hidden_norm``
+    reports for this cell.
+    """
+
+    name = "jordan"
+    pre_names = ("h", "y")
+    acc_names = ("a", "ao")
+
+    def param_shapes(self, input_size):
+        shapes = super().param_shapes(input_size)
+        shapes["w_ho"] = (self.H, self.H)
+        shapes["b_ho"] = (self.H,)
+        return shapes
+
+    def forward(self, x, p, h0, c0=None):
+        xproj = x @ p["w_ih"].T + (p["b_ih"] + p["b_hh"])
+        T, B, H = xproj.shape
+        a, h, ao, y = (np.empty((T, B, H)) for _ in range(4))
+        whh_t = np.ascontiguousarray(p["w_hh"].T)
+        who_t = np.ascontiguousarray(p["w_ho"].T)
+        phi = self.act.forward
+        yp = h0
+        for t in range(T):
+            np.add(xproj[t], yp @ whh_t, out=a[t])
+            h[t] = phi(a[t])
+            np.add(h[t] @ who_t, p["b_ho"], out=ao[t])
+            y[t] = phi(ao[t])
+            yp = y[t]
+        return {"x": x, "h0": h0, "h": h, "state": y, "out": y, "pre": {"h": a, "y": ao},
+                "gates": {}}
+
+    def prepare(self, rec, p):
+        rec["dphi"] = self.act.derivative(rec["pre"]["h"], rec["h"])
+        rec["dphi_o"] = self.act.derivative(rec["pre"]["y"], rec["state"])
+
+    def step(self, rec, p, t, dy, dc=None):
+        dao = dy * rec["dphi_o"][t]
+        da = (dao @ p["w_ho"]) * rec["dphi"][t]
+        return (da, dao), da @ p["w_hh"], None, None
+
+    def param_grads(self, rec, p, acc):
+        grads = super().param_grads(rec, p, acc)
+        Ao = acc["ao"]
+        grads["w_ho"] = _flat(Ao).T @ _flat(rec["h"])
+        grads["b_ho"] = Ao.sum(axis=(0, 1))
+        return grads
+
+
+class LSTMCell(Cell):
+    """LSTM with forget gate, PyTorch's gate order i, f, g, o.
+
+    i, f, o = sigmoid(.), g = tanh(.), c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t).
+    """
+
+    name = "lstm"
+    blocks = 4
+    gate_names = ("i", "f", "g", "o")
+    pre_names = gate_names
+    has_cell_state = True
+    uses_activation = False
+
+    def __init__(self, hidden_size: int, activation: str = "tanh"):
+        super().__init__(hidden_size, "tanh")
+        H = hidden_size
+        # sigmoid(a) = 0.5 * tanh(0.5 a) + 0.5, so one tanh serves all four blocks.
+        self._scale = np.concatenate([np.full(2 * H, 0.5), np.ones(H), np.full(H, 0.5)])
+        self._shift = np.concatenate([np.full(2 * H, 0.5), np.zeros(H), np.full(H, 0.5)])
+
+    def forward(self, x, p, h0, c0):
+        H = self.H
+        xproj = x @ p["w_ih"].T + (p["b_ih"] + p["b_hh"])
+        T, B, G = xproj.shape
+        pre = np.empty((T, B, G))
+        act = np.empty((T, B, G))
+        c, tc, h = (np.empty((T, B, H)) for _ in range(3))
+        whh_t = np.ascontiguousarray(p["w_hh"].T)
+        scale, shift = self._scale, self._shift
+        hp, cp = h0, c0
+        for t in range(T):
+            z = np.add(xproj[t], hp @ whh_t, out=pre[t])
+            at = act[t]
+            np.multiply(z, scale, out=at)
+            np.tanh(at, out=at)
+            at *= scale
+            at += shift
+            ct = c[t]
+            np.multiply(at[:, H:2 * H], cp, out=ct)
+            ct += at[:, :H] * at[:, 2 * H:3 * H]
+            np.tanh(ct, out=tc[t])
+            np.multiply(at[:, 3 * H:], tc[t], out=h[t])
+            hp, cp = h[t], ct
+        gates = {n: act[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
+        pres = {n: pre[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
+        return {"x": x, "h0": h0, "c0": c0, "h": h, "state": h, "out": h, "c": c, "tc": tc,
+                "act": act, "pre": pres, "gates": gates}
+
+    def prepare(self, rec, p):
+        g = rec["gates"]
+        tc = rec["tc"]
+        dact = rec["act"] * (1.0 - rec["act"])  # sigmoid blocks: s(1-s)
+        dact[..., 2 * self.H:3 * self.H] = 1.0 - g["g"] ** 2
+        c_prev = _prev(rec["c0"], rec["c"])
+        # da = [dc, dc, dc, dh] * M: dL/d(pre-activation) of i, f, g, o.
+        rec["M"] = np.concatenate((g["g"], c_prev, g["i"], tc), axis=-1) * dact
+        rec["K"] = g["o"] * (1.0 - tc * tc)  # dc_t/dh_t through h = o * tanh(c)
+
+    def step(self, rec, p, t, dh, dc):
+        dc_total = dh * rec["K"][t] if dc is None else dc + dh * rec["K"][t]
+        da = np.concatenate((dc_total, dc_total, dc_total, dh), axis=-1) * rec["M"][t]
+        return (da,), da @ p["w_hh"], dc_total * rec["gates"]["f"][t], dc_total
+
+
+class GRUCell(Cell):
+    """GRU in PyTorch's formulation, blocks r, z, n.
+
+    r = sig(W_ir x + b_ir + W_hr h + b_hr), z likewise,
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h_t = (1 - z) * n + z * h_{t-1}.
+    """
+
+    name = "gru"
+    blocks = 3
+    gate_names = ("r", "z", "n")
+    pre_names = gate_names
+    acc_names = ("a_ih", "a_hh")
+    uses_activation = False
+
+    def __init__(self, hidden_size: int, activation: str = "tanh"):
+        super().__init__(hidden_size, "tanh")
+
+    def forward(self, x, p, h0, c0=None):
+        H = self.H
+        gi = x @ p["w_ih"].T + p["b_ih"]
+        T, B, G = gi.shape
+        pre = np.empty((T, B, G))
+        act = np.empty((T, B, G))
+        ghn = np.empty((T, B, H))
+        h = np.empty((T, B, H))
+        whh_t = np.ascontiguousarray(p["w_hh"].T)
+        b_hh = p["b_hh"]
+        hp = h0
+        for t in range(T):
+            gh = hp @ whh_t + b_hh
+            ghn[t] = gh[:, 2 * H:]
+            np.add(gi[t, :, :2 * H], gh[:, :2 * H], out=pre[t, :, :2 * H])
+            rz = act[t, :, :2 * H]
+            rz[...] = sigmoid(pre[t, :, :2 * H])
+            np.add(gi[t, :, 2 * H:], rz[:, :H] * ghn[t], out=pre[t, :, 2 * H:])
+            n = act[t, :, 2 * H:]
+            np.tanh(pre[t, :, 2 * H:], out=n)
+            np.add(n, rz[:, H:] * (hp - n), out=h[t])
+            hp = h[t]
+        gates = {n: act[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
+        pres = {n: pre[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
+        return {"x": x, "h0": h0, "h": h, "state": h, "out": h, "ghn": ghn, "pre": pres,
+                "gates": gates}
+
+    def prepare(self, rec, p):
+        g = rec["gates"]
+        r, z, n = g["r"], g["z"], g["n"]
+        h_prev = _prev(rec["h0"], rec["h"])
+        rec["Kn"] = (1.0 - z) * (1.0 - n * n)  # dh -> d(pre n)
+        rec["Kz"] = (h_prev - n) * z * (1.0 - z)  # dh -> d(pre z)
+        rec["Kr"] = rec["ghn"] * r * (1.0 - r)  # d(pre n) -> d(pre r)
+
+    def step(self, rec, p, t, dh, dc=None):
+        dan = dh * rec["Kn"][t]
+        daz = dh * rec["Kz"][t]
+        dar = dan * rec["Kr"][t]
+        da_ih = np.concatenate((dar, daz, dan), axis=-1)
+        da_hh = np.concatenate((dar, daz, dan * rec["gates"]["r"][t]), axis=-1)
+        dh_prev = dh * rec["gates"]["z"][t] + da_hh @ p["w_hh"]
+        return (da_ih, da_hh), dh_prev, None, None
+
+    def param_grads(self, rec, p, acc):
+        A_hh = acc["a_hh"]
+        grads = self._input_grads(rec, p, acc["a_ih"])
+        grads["w_hh"] = _flat(A_hh).T @ _flat(_prev(rec["h0"], rec["h"]))
+        grads["b_hh"] = A_hh.sum(axis=(0, 1))
+        return grads
+
+
+CELLS: dict[str, type[Cell]] = {
+    c.name: c for c in (RNNCell, LSTMCell, GRUCell, JordanCell, IndRNNCell)
+}
+
+
+def make_cell(name: str, hidden_size: int, activation: str = "tanh") -> Cell:
+    if name not in CELLS:
+        raise ValueError(f"cell must be one of {sorted(CELLS)}, got {name!r}")
+    return CELLS[name](hidden_size, activation)

@@ -1,0 +1,174 @@
+"""Why gradients vanish or explode: spectra, bounds, Jacobian products, Lyapunov exponents.
+
+All Jacobian work reuses the cells' exact backward step: pushing an identity matrix back
+through ``Cell.step`` gives the rows of dh_end/dh_t without writing any Jacobian by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import get_activation
+from .init import spectral_radius
+from .limits import check_int, check_positive
+from .network import Network, Trace
+
+__all__ = [
+    "activation_gamma", "gradient_decay_rate", "jacobian_norms", "lyapunov_exponent",
+    "memory_horizon", "pascanu_bound", "recurrent_blocks", "singular_values", "spectral_radius",
+]
+
+
+def recurrent_blocks(net: Network, layer: int = 0, direction: int = 0) -> dict[str, np.ndarray]:
+    """The (H, H) recurrent matrix of every gate (IndRNN: diag(u))."""
+    w = net.params[net.key("w_hh", layer, direction)]
+    H = net.hidden_size
+    if w.ndim == 1:
+        return {"h": np.diag(w)}
+    names = net.cell.gate_names or ("h",)
+    return {n: w[k * H:(k + 1) * H] for k, n in enumerate(names)}
+
+
+def singular_values(w: np.ndarray) -> np.ndarray:
+    """Singular values, largest first."""
+    return np.linalg.svd(np.asarray(w, dtype=np.float64), compute_uv=False)
+
+
+def activation_gamma(activation: str) -> float:
+    """max |phi'|: 1 for tanh, ReLU and identity, 1/4 for the sigmoid."""
+    return get_activation(activation).gamma
+
+
+def pascanu_bound(gamma: float, sigma_max: float, steps: int) -> np.ndarray:
+    """Pascanu, Mikolov & Bengio (2013): ||dh_t/dh_{t-k}|| <= (gamma * sigma_max)^k, k = 0..steps-1.
+
+    One-sided: it proves vanishing when gamma * sigma_max < 1 and says nothing otherwise.
+    """
+    steps = check_int("steps", steps, 1, 10**6)
+    with np.errstate(over="ignore"):
+        return (float(gamma) * float(sigma_max)) ** np.arange(steps, dtype=np.float64)
+
+
+def _batch_record(rec: dict, b: int) -> dict:
+    """The record of one batch element, batch axis kept (size 1) so seeds broadcast."""
+    out = {}
+    for k, v in rec.items():
+        if isinstance(v, dict):
+            out[k] = _batch_record(v, b)
+        elif isinstance(v, np.ndarray) and v.ndim == 3:
+            out[k] = v[:, b:b + 1]
+        elif isinstance(v, np.ndarray) and v.ndim == 2:
+            out[k] = v[b:b + 1]
+        else:
+            out[k] = v
+    return out
+
+
+def _prepared(trace: Trace, layer: int, direction: int, batch_index: int):
+    net = trace.network
+    pt = trace.pass_trace(layer, direction)
+    p = net.layer_params(layer, direction)
+    if "prepared" not in pt.rec:
+        net.cell.prepare(pt.rec, p)
+        pt.rec["prepared"] = True
+    check_int("batch_index", batch_index, 0, trace.x.shape[1] - 1)
+    return net.cell, _batch_record(pt.rec, batch_index), p
+
+
+def jacobian_norms(trace: Trace, layer: int = 0, direction: int = 0, batch_index: int = 0,
+                   ord: int | str = 2) -> np.ndarray:
+    """||dh_end/dh_t|| for every t (time order), end being the pass's last step.
+
+    ``ord=2`` is the spectral norm (what Pascanu's bound limits), ``'fro'`` the Frobenius.
+    For the LSTM the derivative holds c_t fixed and follows every path to h_end.
+    """
+    cell, rec, p = _prepared(trace, layer, direction, batch_index)
+    T, H = trace.T, trace.network.hidden_size
+    mats = np.empty((T, H, H))
+    dh, dc = np.eye(H), (np.zeros((H, H)) if cell.has_cell_state else None)
+    mats[T - 1] = dh
+    with np.errstate(all="ignore"):
+        for t in range(T - 1, 0, -1):
+            _, dh, dc, _ = cell.step(rec, p, t, dh, dc)
+            mats[t - 1] = dh
+        if ord == "fro":
+            norms = np.sqrt(np.sum(mats * mats, axis=(1, 2)))
+        else:
+            finite = np.isfinite(mats).all(axis=(1, 2))
+            norms = np.full(T, np.nan)
+            if finite.any():
+                norms[finite] = np.linalg.svd(mats[finite], compute_uv=False)[:, 0]
+    return norms[::-1] if direction else norms
+
+
+def lyapunov_exponent(net: Network, steps: int = 2000, x=None, burn_in: int | None = None,
+                      num_exponents: int = 1, seed: int = 0, layer_input_scale: float = 0.0):
+    """The largest Lyapunov exponents of the first layer's dynamics, by QR re-orthonormalisation.
+
+    The network runs ``steps`` steps from a random N(0, 1) initial state, on ``x`` or on zero
+    input (``layer_input_scale`` > 0 gives N(0, scale^2) input instead). Tangent vectors are
+    pushed through the exact backward step (J_t^T, which has the same growth rates as J_t),
+    re-orthonormalised by QR each step: lambda_i = (1/n) sum log |R_ii|. The first
+    ``burn_in`` steps (default steps // 10) at each end are left out of the average.
+    Returns an array of ``num_exponents`` values, largest first, per step in natural log.
+    """
+    steps = check_int("steps", steps, 2, 100_000)
+    rng = np.random.default_rng(seed)
+    if x is None:
+        scale = float(layer_input_scale)
+        x = scale * rng.standard_normal((steps, 1, net.input_size)) if scale > 0 else \
+            np.zeros((steps, 1, net.input_size))
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 2:
+        x = x[:, None, :]
+    T = x.shape[0]
+    burn_in = T // 10 if burn_in is None else check_int("burn_in", burn_in, 0, T // 2 - 1)
+    H = net.hidden_size
+    LD = net.num_layers * net.num_directions
+    h0 = rng.standard_normal((LD, 1, H))
+    c0 = rng.standard_normal((LD, 1, H)) if net.cell.has_cell_state else None
+    trace = net.run(x, h0=h0, c0=c0)
+    cell, rec, p = _prepared(trace, 0, 0, 0)
+    n = 2 * H if cell.has_cell_state else H
+    k = check_int("num_exponents", num_exponents, 1, n)
+    q, _ = np.linalg.qr(rng.standard_normal((n, k)))
+    total = np.zeros(k)
+    counted = 0
+    with np.errstate(all="ignore"):
+        for t in range(T - 1, burn_in - 1, -1):
+            seeds = q.T  # (k, n)
+            dc = seeds[:, H:] if cell.has_cell_state else None
+            _, dh, dc, _ = cell.step(rec, p, t, seeds[:, :H], dc)
+            v = np.concatenate((dh, dc), axis=1) if cell.has_cell_state else dh
+            q, r = np.linalg.qr(v.T)
+            if t < T - 1 - burn_in:
+                total += np.log(np.abs(np.diag(r)))
+                counted += 1
+    return total / max(counted, 1)
+
+
+def memory_horizon(norms: np.ndarray, threshold: float = 1e-3) -> int | None:
+    """Steps back from the last step until ||dL/dh_t|| < threshold * ||dL/dh_{T-1}||.
+
+    None when it never falls that far within the sequence (or the start is zero/non-finite).
+    """
+    threshold = check_positive("threshold", threshold)
+    norms = np.asarray(norms, dtype=np.float64)
+    start = norms[-1]
+    if not np.isfinite(start) or start <= 0:
+        return None
+    below = np.nonzero(norms[::-1] < threshold * start)[0]
+    return int(below[0]) if below.size else None
+
+
+def gradient_decay_rate(norms: np.ndarray) -> float:
+    """Geometric mean factor by which ||dL/dh_t|| changes per step walking back (<1: vanishing)."""
+    norms = np.asarray(norms, dtype=np.float64)[::-1]
+    ok = np.isfinite(norms) & (norms > 0)
+    if ok.sum() < 2:
+        return float("nan")
+    idx = np.nonzero(ok)[0]
+    logs = np.log(norms[idx])
+    slope = np.polyfit(idx, logs, 1)[0]
+    return float(np.exp(slope))
+

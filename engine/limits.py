@@ -1,0 +1,50 @@
+"""The documented limits of the engine, and the checks that enforce them.
+
+A bad argument raises ``ValueError`` naming the argument and the allowed range, so the app
+can show the message as it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_HIDDEN = 1024
+MAX_INPUT = 4096
+MAX_LAYERS = 8
+MAX_STEPS = 100_000
+MAX_BATCH = 4096
+
+
+def check_int(name: str, value, low: int, high: int) -> int:
+    """An integer in [low, high], or a ValueError that says so."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+    return int(value)
+
+
+def check_positive(name: str, value) -> float:
+    """A finite number > 0."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}") from None
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
+
+
+def as_float_array(name: str, value, shape: tuple[int | None, ...]) -> np.ndarray:
+    """A finite float64 array whose shape matches ``shape`` (None matches any size)."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers") from None
+    if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+        want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{name} must be finite; found {arr[tuple(bad)]} at index {tuple(bad)}")
+    return arr

@@ -1,0 +1,386 @@
+"""A stack of recurrent layers, each run forward (and backward in time when bidirectional).
+
+``Network.run(x)`` returns a ``Trace`` that records everything the playground draws; its
+``backward`` is exact BPTT (optionally truncated) and returns ``Gradients`` keyed like the
+torch ``state_dict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import limits
+from .cells import CELLS, Cell, make_cell
+from .init import INITS, init_tensor, rescale_radius
+
+PARAM_PREFIX = {"w_ih": "weight_ih", "w_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh",
+                "w_ho": "weight_ho", "b_ho": "bias_ho"}
+
+
+def _first_bad_step(arr: np.ndarray) -> int | None:
+    """Index along axis 0 of the first step holding inf or NaN, or None."""
+    bad = ~np.isfinite(arr).reshape(arr.shape[0], -1).all(axis=1)
+    return int(np.argmax(bad)) if bad.any() else None
+
+
+@dataclass
+class PassTrace:
+    """One layer in one direction. Arrays are in time order, shaped (T, B, H)."""
+
+    layer: int
+    direction: int
+    h: np.ndarray  # hidden units
+    state: np.ndarray  # the recurrent state (h, or the output y for the Jordan cell)
+    output: np.ndarray
+    c: np.ndarray | None  # LSTM cell state
+    gates: dict[str, np.ndarray]  # gate activations, e.g. LSTM i, f, g, o
+    preacts: dict[str, np.ndarray]  # pre-activations of the gates (or of h)
+    overflow_step: int | None  # first time step whose state is inf/NaN
+    rec: dict = field(repr=False)  # the cell's record, in processing order
+
+
+@dataclass
+class Gradients:
+    """The result of BPTT. ``hidden_norm[l, d, t]`` is ||dL/dh_t|| over the (B, H) block."""
+
+    params: dict[str, np.ndarray]
+    input: np.ndarray
+    h0: np.ndarray
+    c0: np.ndarray | None
+    hidden: list[list[np.ndarray]]  # dL/dh_t per layer and direction, (T, B, H), time order
+    cell: list[list[np.ndarray]] | None  # dL/dc_t for the LSTM
+    hidden_norm: np.ndarray  # (num_layers, num_directions, T)
+    cell_norm: np.ndarray | None
+    overflow: dict | None  # where a gradient first became inf/NaN walking back
+    window: int | None  # truncated-BPTT window, None for full BPTT
+
+    def total_norm(self) -> float:
+        """The global L2 norm of all parameter gradients (what clip_grad_norm_ measures)."""
+        return float(np.sqrt(sum(float(np.sum(g * g)) for g in self.params.values())))
+
+
+def truncation_blocks(T: int, window: int | None, stride: int | None):
+    """Williams & Peng's BPTT(k2, k1) as (lo, end, start) triples in processing order.
+
+    Every ``stride`` (k1) steps, the losses of steps lo+1..end are propagated back from
+    ``end`` down to ``start = end - window + 1`` (k2 = window); gradients from further back
+    are cut. The last block always ends at T-1, so a loss at the last step sees exactly the
+    last ``window`` steps. ``window=None`` (or >= T with stride >= T) is full BPTT.
+    """
+    if window is None:
+        return [(-1, T - 1, 0)]
+    window = limits.check_int("truncate", window, 1, limits.MAX_STEPS)
+    stride = window if stride is None else limits.check_int("stride", stride, 1, window)
+    ends = list(range(stride - 1, T - 1, stride)) + [T - 1]
+    blocks, lo = [], -1
+    for end in ends:
+        blocks.append((lo, end, max(0, end - window + 1)))
+        lo = end
+    return blocks
+
+
+def bptt_pass(cell: Cell, rec: dict, p: dict, direct: np.ndarray, dh_last, dc_last, blocks):
+    """Backpropagate one layer-direction through time (processing order).
+
+    ``direct`` is dL/d(output_t) from the loss or the layer above. Returns the accumulated
+    pre-activation gradients, dL/dh_t and dL/dc_t per step, and the initial-state gradients.
+    """
+    T, B, H = rec["state"].shape
+    acc: dict[str, np.ndarray] = {}
+    dh_all = np.zeros((T, B, H))
+    dc_all = np.zeros((T, B, H)) if cell.has_cell_state else None
+    dh0 = np.zeros((B, H))
+    dc0 = np.zeros((B, H)) if cell.has_cell_state else None
+    for lo, end, start in blocks:
+        final = end == T - 1
+        dh = dh_last.copy() if final and dh_last is not None else np.zeros((B, H))
+        dc = dc_last.copy() if final and dc_last is not None else None
+        for t in range(end, start - 1, -1):
+            if t > lo:
+                dh = dh + direct[t]
+            das, dh_prev, dc_prev, dc_total = cell.step(rec, p, t, dh, dc)
+            if not acc:
+                acc = {n: np.zeros((T, *d.shape)) for n, d in zip(cell.acc_names, das)}
+            for name, da in zip(cell.acc_names, das):
+                acc[name][t] += da
+            dh_all[t] += dh
+            if dc_all is not None:
+                dc_all[t] += dc_total
+            dh, dc = dh_prev, dc_prev
+        if start == 0:
+            dh0 += dh
+            if dc0 is not None:
+                dc0 += dc
+    return acc, dh_all, dc_all, dh0, dc0
+
+
+class Network:
+    """A recurrent network: ``cell`` in CELLS, ``num_layers`` deep, optionally bidirectional.
+
+    ``params`` holds float64 arrays keyed like the torch ``state_dict``
+    (``weight_ih_l0``, ``bias_hh_l1_reverse``, ...). The Jordan cell adds
+    ``weight_ho_l{k}``/``bias_ho_l{k}``, and IndRNN's ``weight_hh_l{k}`` is a vector.
+    """
+
+    def __init__(self, cell: str = "rnn", input_size: int = 1, hidden_size: int = 16,
+                 num_layers: int = 1, bidirectional: bool = False, activation: str = "tanh",
+                 init: str = "default", gain: float = 1.0, spectral_radius: float | None = None,
+                 forget_bias: float | None = None, seed: int = 0):
+        self.input_size = limits.check_int("input_size", input_size, 1, limits.MAX_INPUT)
+        self.hidden_size = limits.check_int("hidden_size", hidden_size, 1, limits.MAX_HIDDEN)
+        self.num_layers = limits.check_int("num_layers", num_layers, 1, limits.MAX_LAYERS)
+        if not isinstance(bidirectional, (bool, np.bool_)):
+            raise ValueError(f"bidirectional must be True or False, got {bidirectional!r}")
+        self.bidirectional = bool(bidirectional)
+        self.cell: Cell = make_cell(cell, self.hidden_size, activation)
+        self.activation = activation if self.cell.uses_activation else "tanh"
+        if init not in INITS:
+            raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
+        gain = limits.check_positive("gain", gain)
+        rng = np.random.default_rng(limits.check_int("seed", seed, 0, 2**32 - 1))
+        self.params: dict[str, np.ndarray] = {}
+        for layer in range(self.num_layers):
+            for d in range(self.num_directions):
+                for short, shape in self.cell.param_shapes(self.layer_input_size(layer)).items():
+                    w = init_tensor(init, short, shape, self.cell.blocks, self.hidden_size,
+                                    gain, rng)
+                    if spectral_radius is not None and short == "w_hh":
+                        radius = limits.check_positive("spectral_radius", spectral_radius)
+                        w = rescale_radius(w, self.hidden_size, radius)
+                    self.params[self.key(short, layer, d)] = w
+        if forget_bias is not None:
+            self.set_forget_bias(forget_bias)
+
+    # --- layout -------------------------------------------------------------------------
+    @property
+    def cell_name(self) -> str:
+        return self.cell.name
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def layer_input_size(self, layer: int) -> int:
+        return self.input_size if layer == 0 else self.hidden_size * self.num_directions
+
+    def key(self, short: str, layer: int, direction: int) -> str:
+        """The state_dict key of a parameter, e.g. ('w_hh', 1, 1) -> 'weight_hh_l1_reverse'."""
+        return f"{PARAM_PREFIX[short]}_l{layer}{'_reverse' if direction else ''}"
+
+    def layer_params(self, layer: int, direction: int = 0) -> dict[str, np.ndarray]:
+        shapes = self.cell.param_shapes(self.layer_input_size(layer))
+        return {s: self.params[self.key(s, layer, direction)] for s in shapes}
+
+    def set_forget_bias(self, value: float) -> None:
+        """LSTM only: total forget-gate bias = value (b_ih carries it, b_hh's block is 0)."""
+        if self.cell.name != "lstm":
+            raise ValueError(f"forget_bias applies to the lstm cell only, not {self.cell.name!r}")
+        H = self.hidden_size
+        for layer in range(self.num_layers):
+            for d in range(self.num_directions):
+                self.params[self.key("b_ih", layer, d)][H:2 * H] = float(value)
+                self.params[self.key("b_hh", layer, d)][H:2 * H] = 0.0
+
+    def load_params(self, params: dict) -> None:
+        """Replace the weights, checking names and shapes (a clear error on mismatch)."""
+        missing = sorted(set(self.params) - set(params))
+        extra = sorted(set(params) - set(self.params))
+        if missing or extra:
+            raise ValueError(f"params do not fit this network: missing {missing}, unexpected {extra}")
+        new = {k: limits.as_float_array(k, params[k], self.params[k].shape) for k in self.params}
+        self.params = {k: v.copy() for k, v in new.items()}
+
+    # --- torch bridge -------------------------------------------------------------------
+    @classmethod
+    def from_torch(cls, module) -> Network:
+        from .torch_bridge import network_from_torch
+
+        return network_from_torch(cls, module)
+
+    def to_torch(self):
+        from .torch_bridge import network_to_torch
+
+        return network_to_torch(self)
+
+    # --- forward ------------------------------------------------------------------------
+    def _check_state(self, name, value, B, batched):
+        LD, H = self.num_layers * self.num_directions, self.hidden_size
+        if value is None:
+            return np.zeros((LD, B, H))
+        arr = limits.as_float_array(name, value, (LD, B, H) if batched else (LD, H))
+        return arr if batched else arr[:, None, :]
+
+    def run(self, x, h0=None, c0=None) -> Trace:
+        """Forward pass over ``x`` shaped (T, batch, input) or (T, input); records everything."""
+        x = np.asarray(x, dtype=np.float64) if not isinstance(x, np.ndarray) else x
+        if x.ndim not in (2, 3):
+            raise ValueError(f"x must have shape (T, batch, input) or (T, input), got {x.shape}")
+        batched = x.ndim == 3
+        xb = x if batched else x[:, None, :]
+        limits.check_int("sequence length T", xb.shape[0], 1, limits.MAX_STEPS)
+        limits.check_int("batch", xb.shape[1], 1, limits.MAX_BATCH)
+        xb = limits.as_float_array("x", xb, (None, None, self.input_size))
+        B = xb.shape[1]
+        h0b = self._check_state("h0", h0, B, batched)
+        c0b = self._check_state("c0", c0, B, batched) if self.cell.has_cell_state else None
+        if c0 is not None and not self.cell.has_cell_state:
+            raise ValueError(f"c0 applies to the lstm cell only, not {self.cell.name!r}")
+
+        passes: list[list[PassTrace]] = []
+        inp = xb
+        with np.errstate(all="ignore"):
+            for layer in range(self.num_layers):
+                row = []
+                for d in range(self.num_directions):
+                    idx = layer * self.num_directions + d
+                    rec = self.cell.forward(inp if d == 0 else inp[::-1],
+                                            self.layer_params(layer, d), h0b[idx],
+                                            None if c0b is None else c0b[idx])
+                    row.append(_pass_trace(rec, layer, d))
+                passes.append(row)
+                inp = np.concatenate([pt.output for pt in row], axis=-1) if d else row[0].output
+        return Trace(self, xb, batched, passes, inp)
+
+
+def _pass_trace(rec: dict, layer: int, direction: int) -> PassTrace:
+    def timed(a):
+        return None if a is None else (a[::-1] if direction else a)
+
+    bad = _first_bad_step(rec["state"])
+    if rec.get("c") is not None:
+        bad_c = _first_bad_step(rec["c"])
+        bad = bad_c if bad is None else (bad if bad_c is None else min(bad, bad_c))
+    T = rec["state"].shape[0]
+    return PassTrace(
+        layer=layer, direction=direction, h=timed(rec["h"]), state=timed(rec["state"]),
+        output=timed(rec["out"]), c=timed(rec.get("c")),
+        gates={k: timed(v) for k, v in rec["gates"].items()},
+        preacts={k: timed(v) for k, v in rec["pre"].items()},
+        overflow_step=None if bad is None else (T - 1 - bad if direction else bad), rec=rec)
+
+
+class Trace:
+    """Everything one forward pass computed, and the way back (``backward``)."""
+
+    def __init__(self, network: Network, x: np.ndarray, batched: bool,
+                 passes: list[list[PassTrace]], output: np.ndarray):
+        self.network = network
+        self.x = x  # (T, B, I)
+        self.batched = batched
+        self.passes = passes
+        self._output = output  # (T, B, D*H)
+
+    @property
+    def T(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def output(self) -> np.ndarray:
+        """Shaped like torch's output: (T, B, D*H), or (T, D*H) for unbatched input."""
+        return self._output if self.batched else self._output[:, 0]
+
+    def _final(self, attr: str) -> np.ndarray:
+        """Last state of every pass in torch's (L*D, B, H) order (time 0 for reverse passes)."""
+        stack = np.stack([getattr(pt, attr)[0 if pt.direction else -1]
+                          for row in self.passes for pt in row])
+        return stack if self.batched else stack[:, 0]
+
+    @property
+    def h_n(self) -> np.ndarray:
+        return self._final("state")
+
+    @property
+    def c_n(self) -> np.ndarray | None:
+        return self._final("c") if self.network.cell.has_cell_state else None
+
+    @property
+    def overflow(self) -> dict | None:
+        """Where values first became inf/NaN: {'layer', 'direction', 'step'}, or None."""
+        for row in self.passes:
+            for pt in row:
+                if pt.overflow_step is not None:
+                    return {"layer": pt.layer, "direction": pt.direction,
+                            "step": pt.overflow_step}
+        return None
+
+    def pass_trace(self, layer: int = 0, direction: int = 0) -> PassTrace:
+        return self.passes[layer][direction]
+
+    def backward(self, grad_output, grad_h_n=None, grad_c_n=None, truncate: int | None = None,
+                 stride: int | None = None) -> Gradients:
+        """Exact BPTT from dL/d(output), optionally with dL/dh_n and dL/dc_n.
+
+        ``truncate`` (k2) and ``stride`` (k1, default k2) select truncated BPTT, see
+        ``truncation_blocks``. Non-finite values are propagated, never raised: see
+        ``Gradients.overflow``.
+        """
+        net = self.network
+        L, D, H = net.num_layers, net.num_directions, net.hidden_size
+        T, B = self.x.shape[:2]
+        want = (T, B, D * H) if self.batched else (T, D * H)
+        g = limits.as_float_array("grad_output", grad_output, want)
+        g = g if self.batched else g[:, None, :]
+        ghn = None if grad_h_n is None else net._check_state("grad_h_n", grad_h_n, B, self.batched)
+        gcn = None
+        if grad_c_n is not None:
+            if not net.cell.has_cell_state:
+                raise ValueError("grad_c_n applies to the lstm cell only")
+            gcn = net._check_state("grad_c_n", grad_c_n, B, self.batched)
+        blocks = truncation_blocks(T, truncate, stride)
+
+        grads: dict[str, np.ndarray] = {}
+        hidden = [[None] * D for _ in range(L)]
+        cells = [[None] * D for _ in range(L)] if net.cell.has_cell_state else None
+        dh0 = np.zeros((L * D, B, H))
+        dc0 = np.zeros((L * D, B, H)) if net.cell.has_cell_state else None
+        overflow = None
+        above = g
+        with np.errstate(all="ignore"):
+            for layer in reversed(range(L)):
+                below = None
+                for d in range(D):
+                    pt = self.passes[layer][d]
+                    p = net.layer_params(layer, d)
+                    if "prepared" not in pt.rec:
+                        net.cell.prepare(pt.rec, p)
+                        pt.rec["prepared"] = True
+                    direct = above[..., d * H:(d + 1) * H]
+                    idx = layer * D + d
+                    acc, dh_all, dc_all, dh0[idx], c0_grad = bptt_pass(
+                        net.cell, pt.rec, p, direct[::-1] if d else direct,
+                        None if ghn is None else ghn[idx], None if gcn is None else gcn[idx],
+                        blocks)
+                    if dc0 is not None:
+                        dc0[idx] = c0_grad
+                    pg = net.cell.param_grads(pt.rec, p, acc)
+                    for short, value in pg.items():
+                        if short != "dx":
+                            grads[net.key(short, layer, d)] = value
+                    dx = pg["dx"][::-1] if d else pg["dx"]
+                    below = dx if below is None else below + dx
+                    hidden[layer][d] = dh_all[::-1] if d else dh_all
+                    if cells is not None:
+                        cells[layer][d] = dc_all[::-1] if d else dc_all
+                    bad = _first_bad_step(dh_all[::-1])  # first met walking back
+                    if overflow is None and bad is not None:
+                        processing_step = T - 1 - bad
+                        overflow = {"layer": layer, "direction": d,
+                                    "step": bad if d else processing_step}
+                above = below
+
+        def norms(arrs):
+            return np.array([[np.sqrt(np.sum(a * a, axis=(1, 2))) for a in row] for row in arrs])
+
+        return Gradients(
+            params={k: grads[k] for k in net.params},
+            input=above if self.batched else above[:, 0],
+            h0=dh0 if self.batched else dh0[:, 0],
+            c0=None if dc0 is None else (dc0 if self.batched else dc0[:, 0]),
+            hidden=hidden, cell=cells, hidden_norm=norms(hidden),
+            cell_norm=None if cells is None else norms(cells), overflow=overflow,
+            window=None if truncate is None else int(truncate))
+
+
+__all__ = ["CELLS", "Gradients", "Network", "PassTrace", "Trace", "truncation_blocks"]
