@@ -201,33 +201,36 @@ class LSTMCell(Cell):
     def __init__(self, hidden_size: int, activation: str = "tanh"):
         super().__init__(hidden_size, "tanh")
         H = hidden_size
-        # sigmoid(a) = 0.5 * tanh(0.5 a) + 0.5, so one tanh serves all four blocks.
-        self._scale = np.concatenate([np.full(2 * H, 0.5), np.ones(H), np.full(H, 0.5)])
-        self._shift = np.concatenate([np.full(2 * H, 0.5), np.zeros(H), np.full(H, 0.5)])
+        # One exp serves all four blocks: sigmoid(a) = 1 / (1 + exp(-a)) and
+        # tanh(a) = 2 * sigmoid(2a) - 1. The weights are pre-scaled by -1 (i, f, o) or -2 (g)
+        # so the loop computes exp of the product directly (exp is 3x faster than tanh here).
+        self._neg = -np.concatenate([np.ones(2 * H), np.full(H, 2.0), np.ones(H)])
 
     def forward(self, x, p, h0, c0):
         H = self.H
-        xproj = x @ p["w_ih"].T + (p["b_ih"] + p["b_hh"])
+        neg = self._neg
+        xproj = (x @ p["w_ih"].T + (p["b_ih"] + p["b_hh"])) * neg
         T, B, G = xproj.shape
         pre = np.empty((T, B, G))
         act = np.empty((T, B, G))
         c, tc, h = (np.empty((T, B, H)) for _ in range(3))
-        whh_t = np.ascontiguousarray(p["w_hh"].T)
-        scale, shift = self._scale, self._shift
+        whh_t = np.ascontiguousarray(p["w_hh"].T * neg)
         hp, cp = h0, c0
         for t in range(T):
-            z = np.add(xproj[t], hp @ whh_t, out=pre[t])
             at = act[t]
-            np.multiply(z, scale, out=at)
-            np.tanh(at, out=at)
-            at *= scale
-            at += shift
+            np.exp(np.add(xproj[t], hp @ whh_t, out=pre[t]), out=at)
+            at += 1.0
+            np.reciprocal(at, out=at)
+            g = at[:, 2 * H:3 * H]
+            g *= 2.0
+            g -= 1.0
             ct = c[t]
             np.multiply(at[:, H:2 * H], cp, out=ct)
-            ct += at[:, :H] * at[:, 2 * H:3 * H]
+            ct += at[:, :H] * g
             np.tanh(ct, out=tc[t])
             np.multiply(at[:, 3 * H:], tc[t], out=h[t])
             hp, cp = h[t], ct
+        pre /= neg
         gates = {n: act[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
         pres = {n: pre[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
         return {"x": x, "h0": h0, "c0": c0, "h": h, "state": h, "out": h, "c": c, "tc": tc,
