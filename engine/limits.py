@@ -41,7 +41,9 @@ def as_float_array(name: str, value, shape: tuple[int | None, ...]) -> np.ndarra
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be an array of numbers") from None
-    if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+    fits = arr.ndim == len(shape) and all(
+        s is None or s == a for s, a in zip(shape, arr.shape, strict=True))
+    if not fits:
         want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
     if not np.all(np.isfinite(arr)):

@@ -25,6 +25,21 @@ def _first_bad_step(arr: np.ndarray) -> int | None:
     return int(np.argmax(bad)) if bad.any() else None
 
 
+def _step_norms(arrays: list[list[np.ndarray]]) -> np.ndarray:
+    """Per-step Frobenius norms, (L, D, T), scaled so that huge finite values don't overflow."""
+    out = []
+    with np.errstate(all="ignore"):
+        for row in arrays:
+            out.append([])
+            for a in row:
+                flat = a.reshape(a.shape[0], -1)
+                scale = np.max(np.abs(flat), axis=1, keepdims=True)
+                safe = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+                norm = safe[:, 0] * np.sqrt(np.sum((flat / safe) ** 2, axis=1))
+                out[-1].append(np.where(np.isfinite(scale[:, 0]), norm, np.inf + scale[:, 0]))
+    return np.array(out)
+
+
 @dataclass
 class PassTrace:
     """One layer in one direction. Arrays are in time order, shaped (T, B, H)."""
@@ -102,8 +117,9 @@ def bptt_pass(cell: Cell, rec: dict, p: dict, direct: np.ndarray, dh_last, dc_la
                 dh = dh + direct[t]
             das, dh_prev, dc_prev, dc_total = cell.step(rec, p, t, dh, dc)
             if not acc:
-                acc = {n: np.zeros((T, *d.shape)) for n, d in zip(cell.acc_names, das)}
-            for name, da in zip(cell.acc_names, das):
+                acc = {n: np.zeros((T, *d.shape))
+                       for n, d in zip(cell.acc_names, das, strict=True)}
+            for name, da in zip(cell.acc_names, das, strict=True):
                 acc[name][t] += da
             dh_all[t] += dh
             if dc_all is not None:
@@ -188,7 +204,8 @@ class Network:
         missing = sorted(set(self.params) - set(params))
         extra = sorted(set(params) - set(self.params))
         if missing or extra:
-            raise ValueError(f"params do not fit this network: missing {missing}, unexpected {extra}")
+            raise ValueError(
+                f"params do not fit this network: missing {missing}, unexpected {extra}")
         new = {k: limits.as_float_array(k, params[k], self.params[k].shape) for k in self.params}
         self.params = {k: v.copy() for k, v in new.items()}
 
@@ -214,7 +231,10 @@ class Network:
 
     def run(self, x, h0=None, c0=None) -> Trace:
         """Forward pass over ``x`` shaped (T, batch, input) or (T, input); records everything."""
-        x = np.asarray(x, dtype=np.float64) if not isinstance(x, np.ndarray) else x
+        try:
+            x = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("x must be an array of numbers shaped (T, batch, input)") from None
         if x.ndim not in (2, 3):
             raise ValueError(f"x must have shape (T, batch, input) or (T, input), got {x.shape}")
         batched = x.ndim == 3
@@ -370,16 +390,13 @@ class Trace:
                                     "step": bad if d else processing_step}
                 above = below
 
-        def norms(arrs):
-            return np.array([[np.sqrt(np.sum(a * a, axis=(1, 2))) for a in row] for row in arrs])
-
         return Gradients(
             params={k: grads[k] for k in net.params},
             input=above if self.batched else above[:, 0],
             h0=dh0 if self.batched else dh0[:, 0],
             c0=None if dc0 is None else (dc0 if self.batched else dc0[:, 0]),
-            hidden=hidden, cell=cells, hidden_norm=norms(hidden),
-            cell_norm=None if cells is None else norms(cells), overflow=overflow,
+            hidden=hidden, cell=cells, hidden_norm=_step_norms(hidden),
+            cell_norm=None if cells is None else _step_norms(cells), overflow=overflow,
             window=None if truncate is None else int(truncate))
 
 
