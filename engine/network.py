@@ -108,20 +108,27 @@ def bptt_pass(cell: Cell, rec: dict, p: dict, direct: np.ndarray, dh_last, dc_la
     dc_all = np.zeros((T, B, H)) if cell.has_cell_state else None
     dh0 = np.zeros((B, H))
     dc0 = np.zeros((B, H)) if cell.has_cell_state else None
+    single = len(blocks) == 1  # full BPTT: every step is visited once, store instead of add
     for lo, end, start in blocks:
         final = end == T - 1
         dh = dh_last.copy() if final and dh_last is not None else np.zeros((B, H))
         dc = dc_last.copy() if final and dc_last is not None else None
         for t in range(end, start - 1, -1):
-            if t > lo:
+            if single:
+                dh = np.add(dh, direct[t], out=dh_all[t])
+            elif t > lo:
                 dh = dh + direct[t]
             das, dh_prev, dc_prev, dc_total = cell.step(rec, p, t, dh, dc)
             if not acc:
                 acc = {n: np.zeros((T, *d.shape))
                        for n, d in zip(cell.acc_names, das, strict=True)}
             for name, da in zip(cell.acc_names, das, strict=True):
-                acc[name][t] += da
-            dh_all[t] += dh
+                if single:
+                    acc[name][t] = da
+                else:
+                    acc[name][t] += da
+            if not single:
+                dh_all[t] += dh
             if dc_all is not None:
                 dc_all[t] += dc_total
             dh, dc = dh_prev, dc_prev
