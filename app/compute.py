@@ -1,0 +1,153 @@
+"""Cached engine calls: one forward + backward per distinct setting, shared by all viewers.
+
+Only the engine computes; this module packs its results into small float32 arrays that the
+figure builders read. ``simulate`` is the pure function (testable without Streamlit);
+``cached_simulate`` and friends wrap it in ``st.cache_data``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import streamlit as st
+
+from app.state import Settings
+from engine import Network, clip_by_norm, clip_by_value, diagnostics, global_norm
+from engine.signals import encode_text, loss_seed, make_signal
+
+CHAOS_POINTS = (0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0)
+CHAOS_HIDDEN = 64
+CHAOS_STEPS = 600
+
+
+@dataclass(frozen=True)
+class PassView:
+    """One layer in one direction, in time order; (T, H) float32 arrays."""
+
+    h: np.ndarray
+    c: np.ndarray | None
+    gates: dict
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the pages draw for one setting; every number comes from the engine."""
+
+    T: int
+    x: np.ndarray  # (T, I) float32
+    vocab: tuple
+    passes: tuple  # passes[layer][direction] -> PassView
+    hidden_norm: np.ndarray  # (L, D, T) ||dL/dh_t||, full BPTT
+    cell_norm: np.ndarray | None
+    trunc_norm: np.ndarray | None  # the same with trace.backward(truncate=k)
+    window: int | None
+    overflow: dict | None  # forward values inf/NaN (Trace.overflow)
+    grad_overflow: dict | None  # gradients inf/NaN (Gradients.overflow)
+    param_norms: dict  # parameter name -> (norm before clipping, after)
+    norm_before: float
+    norm_after: float
+    singular: tuple  # per layer: {gate: singular values of its W_hh block, forward direction}
+    bound: tuple  # per layer: (gamma, sigma) for Pascanu's bound, or None (gated cells)
+    gamma: float
+    notices: tuple
+
+
+def signal_for(s: Settings) -> tuple[np.ndarray, tuple]:
+    """The input sequence the settings ask for (engine.signals), with the text vocabulary."""
+    x = make_signal(s.signal, s.T, seed=s.seed, text=s.text, encoding=s.encoding,
+                    sequence=s.seq)
+    vocab = tuple(encode_text(s.text, s.encoding)[1]) if s.signal == "text" else ()
+    return x, vocab
+
+
+def build_network(s: Settings, input_size: int) -> Network:
+    return Network(s.cell, input_size=input_size, hidden_size=s.hidden, num_layers=s.layers,
+                   bidirectional=s.bidir, activation=s.activation, init=s.init, gain=s.gain,
+                   spectral_radius=s.spectral_radius, seed=s.seed)
+
+
+def _f32(a):
+    return None if a is None else np.asarray(a, dtype=np.float32)
+
+
+def simulate(s: Settings) -> Run:
+    """Forward, backward (full and truncated), clipping and spectra for one setting."""
+    x, vocab = signal_for(s)
+    notices = []
+    if x.shape[0] < s.T:
+        notices.append(f"The {s.signal} input has {x.shape[0]} steps, so T = {x.shape[0]} "
+                       f"here (not {s.T}).")
+    net = build_network(s, x.shape[1])
+    trace = net.run(x)
+    seed = loss_seed(trace.output.shape, s.loss)
+    grads = trace.backward(seed)
+    window = s.truncate if 0 < s.truncate < x.shape[0] else None
+    trunc = trace.backward(seed, truncate=window) if window else None
+    if s.clip == "norm":
+        clipped = clip_by_norm(grads.params, s.threshold)
+    elif s.clip == "value":
+        clipped = clip_by_value(grads.params, s.threshold)
+    else:
+        clipped = None
+    after = clipped.grads if clipped else grads.params
+    param_norms = {k: (global_norm({k: g}), global_norm({k: after[k]}))
+                   for k, g in grads.params.items()}
+    gamma = diagnostics.activation_gamma(net.activation)
+    singular, bound = [], []
+    for layer in range(net.num_layers):
+        blocks = diagnostics.recurrent_blocks(net, layer, 0)
+        singular.append({g: diagnostics.singular_values(w) for g, w in blocks.items()})
+        sigma = float(singular[-1]["h"][0]) if "h" in singular[-1] else None
+        if s.cell in ("rnn", "indrnn"):
+            bound.append((gamma, sigma))
+        elif s.cell == "jordan":  # y_t = phi(W_ho phi(W_hh y_{t-1} + ...)): two factors
+            who = diagnostics.singular_values(net.params[net.key("w_ho", layer, 0)])[0]
+            bound.append((gamma * gamma, sigma * float(who)))
+        else:
+            bound.append(None)
+    passes = tuple(
+        tuple(PassView(h=_f32(pt.h[:, 0]), c=_f32(None if pt.c is None else pt.c[:, 0]),
+                       gates={k: _f32(v[:, 0]) for k, v in pt.gates.items()})
+              for pt in row)
+        for row in trace.passes)
+    return Run(
+        T=x.shape[0], x=_f32(x), vocab=vocab, passes=passes,
+        hidden_norm=np.asarray(grads.hidden_norm), cell_norm=grads.cell_norm,
+        trunc_norm=None if trunc is None else np.asarray(trunc.hidden_norm), window=window,
+        overflow=trace.overflow, grad_overflow=grads.overflow, param_norms=param_norms,
+        norm_before=grads.total_norm(), norm_after=global_norm(after),
+        singular=tuple(singular), bound=tuple(bound), gamma=gamma, notices=tuple(notices))
+
+
+@st.cache_data(max_entries=24, show_spinner=False)
+def cached_simulate(s: Settings) -> Run:
+    return simulate(s.physics())
+
+
+def compare_cells(s: Settings, cells=("rnn", "lstm", "gru")) -> dict:
+    """||dL/dh_t|| of the first layer, forward direction, per cell on the same input and seed."""
+    return {c: cached_simulate(replace(s.physics(), cell=c)).hidden_norm[0, 0] for c in cells}
+
+
+def chaos_point(value: float, by: str, hidden: int, x: np.ndarray, seed: int) -> tuple:
+    """Largest Lyapunov exponent and gradient decay rate of a gaussian tanh RNN."""
+    kw = {"spectral_radius": value} if by == "radius" else {"gain": value}
+    net = Network("rnn", input_size=x.shape[1], hidden_size=hidden, activation="tanh",
+                  init="gaussian", seed=seed, **kw)
+    lyap = float(diagnostics.lyapunov_exponent(net, steps=CHAOS_STEPS, seed=seed)[0])
+    trace = net.run(x)
+    norms = trace.backward(loss_seed(trace.output.shape, "last")).hidden_norm[0, 0]
+    return lyap, diagnostics.gradient_decay_rate(norms)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def chaos_sweep(by: str, hidden: int, seed: int, signal_settings: Settings,
+                extra: tuple = ()) -> dict:
+    """A few points of the sweep (cheap: H <= 64, 600 steps), plus any extra values."""
+    x, _ = signal_for(replace(signal_settings, T=min(signal_settings.T, 200)))
+    values = sorted(set(CHAOS_POINTS) | set(extra))
+    h = min(hidden, CHAOS_HIDDEN)
+    points = [chaos_point(v, by, h, x, seed) for v in values]
+    return {"values": values, "lyapunov": [p[0] for p in points],
+            "decay": [p[1] for p in points], "hidden": h}

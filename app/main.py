@@ -1,0 +1,35 @@
+"""Unrolled: the entry point. Sidebar -> Settings (shared by all pages) -> the chosen page.
+
+Run with ``streamlit run app/main.py``. The repository root goes on sys.path so pages can
+``import engine`` and ``import app``.
+"""
+
+import sys
+from pathlib import Path
+
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import streamlit as st  # noqa: E402
+
+from app import sidebar, state  # noqa: E402
+
+st.set_page_config(page_title="Unrolled: how RNNs work and fail", layout="wide")
+
+PAGES = [
+    st.Page("screens/unroll.py", title="Unroll", url_path="unroll", default=True),
+    st.Page("screens/hidden.py", title="Hidden state", url_path="hidden"),
+    st.Page("screens/gates.py", title="Gates", url_path="gates"),
+    st.Page("screens/gradients.py", title="Gradients", url_path="gradients"),
+    st.Page("screens/chaos.py", title="Edge of chaos", url_path="chaos"),
+]
+page = st.navigation(PAGES, position="sidebar")
+settings, notices = sidebar.render()
+st.session_state["settings"] = settings
+if st.session_state.get("w_layer", settings.layer) != settings.layer:
+    st.session_state["w_layer"] = settings.layer
+state.write_url(settings)
+for note in notices:
+    st.warning(note)
+page.run()

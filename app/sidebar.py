@@ -1,0 +1,113 @@
+"""The sidebar: one set of network controls shared by every page, turned into ``Settings``.
+
+Widgets hold their values in ``st.session_state['w_<field>']``. On a session's first run
+those keys are filled from the URL (clamped), so a shared link opens the same view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import streamlit as st
+
+from app.state import (
+    CHOICES,
+    FLOAT_RANGES,
+    INT_RANGES,
+    Settings,
+    initial_from_url,
+)
+
+PAGE_KEYS = ("w_arch", "w_layer", "w_units")  # widgets that live on pages, kept across pages
+CELL_LABELS = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU", "jordan": "Jordan RNN",
+               "indrnn": "IndRNN"}
+SIGNAL_LABELS = {"sine": "sine", "noise": "noise", "impulse": "impulse", "step": "step",
+                 "sum": "running sum 1+1+1", "text": "typed text",
+                 "sequence": "typed or uploaded sequence"}
+SCALES = ("gain", "spectral radius")
+
+
+def _init_session() -> None:
+    """First run of a session: widget values from the URL, notices kept to show."""
+    ss = st.session_state
+    if "w_cell" in ss:
+        return
+    settings, notices = initial_from_url()
+    for f in fields(Settings):
+        ss[f"w_{f.name}"] = getattr(settings, f.name)
+    ss["w_scale"] = SCALES[1] if settings.radius > 0 else SCALES[0]
+    if settings.radius <= 0:
+        ss["w_radius"] = 1.0
+    ss["url_notices"] = notices
+    ss["url_settings"] = settings
+
+
+def _keep_page_widgets() -> None:
+    """Page widgets vanish from session_state on pages that don't draw them; re-store them."""
+    ss = st.session_state
+    for key in PAGE_KEYS:
+        if key in ss:
+            ss[key] = ss[key]
+
+
+def _on_upload() -> None:
+    """An uploaded CSV replaces the typed sequence (so it travels in the URL too)."""
+    file = st.session_state.get("w_upload")
+    if file is not None:
+        st.session_state["w_seq"] = file.getvalue()[: 4 * 8000].decode("utf-8", "replace")
+
+
+def render() -> tuple[Settings, list[str]]:
+    """Draw the sidebar; return the settings and any notices to show."""
+    _init_session()
+    _keep_page_widgets()
+    ss = st.session_state
+    sb = st.sidebar
+    sb.markdown("### Network")
+    sb.selectbox("Cell", CHOICES["cell"], key="w_cell", format_func=CELL_LABELS.get)
+    gated = ss["w_cell"] in ("lstm", "gru")
+    sb.selectbox("Activation φ", CHOICES["act"], key="w_act", disabled=gated,
+                 help="LSTM and GRU fix their own: sigmoid gates, tanh candidates.")
+    sb.slider("Hidden size H", *INT_RANGES["hidden"], key="w_hidden")
+    c1, c2 = sb.columns(2)
+    c1.slider("Layers", *INT_RANGES["layers"], key="w_layers")
+    c2.toggle("Bidirectional", key="w_bidir")
+    sb.slider("Sequence length T", *INT_RANGES["T"], key="w_T")
+
+    sb.markdown("### Initialisation")
+    sb.selectbox("Scheme", CHOICES["init"], key="w_init")
+    sb.radio("Scale by", SCALES, key="w_scale", horizontal=True)
+    if ss["w_scale"] == SCALES[0]:
+        sb.slider("Gain g", *FLOAT_RANGES["gain"], step=0.01, key="w_gain")
+    else:
+        sb.slider("Spectral radius ρ of W_hh", 0.01, FLOAT_RANGES["radius"][1], step=0.01,
+                  key="w_radius")
+    sb.number_input("Seed", *INT_RANGES["seed"], step=1, key="w_seed")
+
+    sb.markdown("### Input and loss")
+    sb.selectbox("Input signal", CHOICES["signal"], key="w_signal",
+                 format_func=SIGNAL_LABELS.get)
+    if ss["w_signal"] == "text":
+        sb.text_input("Text", key="w_text", max_chars=500)
+        sb.radio("Characters as", CHOICES["encoding"], key="w_encoding", horizontal=True,
+                 format_func={"onehot": "one-hot", "code": "code"}.get)
+    elif ss["w_signal"] == "sequence":
+        sb.text_area("One value or vector per line", key="w_seq", height=110)
+        sb.file_uploader("...or upload a CSV", type=["csv", "txt"], key="w_upload",
+                         on_change=_on_upload)
+    sb.radio("Loss at", CHOICES["loss"], key="w_loss", horizontal=True,
+             format_func={"last": "last step", "every": "every step"}.get)
+
+    sb.markdown("### Gradient")
+    sb.radio("Clipping", CHOICES["clip"], key="w_clip", horizontal=True)
+    if ss["w_clip"] != "none":
+        sb.number_input("Threshold θ", *FLOAT_RANGES["threshold"], key="w_threshold",
+                        format="%g")
+    sb.slider("Truncated BPTT window k (0 = full)", *INT_RANGES["truncate"], key="w_truncate")
+
+    raw = {f.name: ss.get(f"w_{f.name}") for f in fields(Settings)}
+    raw["radius"] = ss["w_radius"] if ss["w_scale"] == SCALES[1] else 0.0
+    settings, notices = Settings.validated(raw)
+    if settings == ss.get("url_settings"):
+        notices = list(ss.get("url_notices", [])) + notices
+    return settings, notices

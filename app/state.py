@@ -1,0 +1,214 @@
+"""The one value that says what the user chose: ``Settings``, validated and URL-shareable.
+
+Everything a page draws follows from a ``Settings``; ``from_query`` accepts any (hostile)
+query-param dict and returns clamped values plus human-readable notices, and ``to_query``
+writes the non-default fields back so a link reproduces the view.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+from engine import ACTIVATIONS, CELLS, INITS
+from engine.signals import ENCODINGS, LOSS_WHERE, SIGNALS
+
+GATED = ("lstm", "gru")
+ARCHS = ("one-to-one", "one-to-many", "many-to-one", "many-to-many")
+CLIPS = ("none", "norm", "value")
+MAX_TEXT = 500  # characters of typed text that travel in the URL
+MAX_SEQ = 8000  # characters of a typed or uploaded sequence
+
+# field -> (low, high) for numbers, or the allowed choices for strings
+INT_RANGES = {"hidden": (1, 256), "layers": (1, 4), "T": (1, 1000), "seed": (0, 999_999),
+              "truncate": (0, 1000), "layer": (0, 3)}
+FLOAT_RANGES = {"gain": (0.01, 10.0), "radius": (0.0, 10.0), "threshold": (0.001, 1e6)}
+CHOICES = {"cell": tuple(CELLS), "act": tuple(ACTIVATIONS), "init": tuple(INITS),
+           "signal": SIGNALS, "encoding": ENCODINGS, "loss": LOSS_WHERE, "clip": CLIPS,
+           "arch": ARCHS}
+TEXT_LIMITS = {"text": MAX_TEXT, "seq": MAX_SEQ, "units": 60}
+PAGE_ONLY = ("arch", "layer", "units")  # fields that do not change what the engine computes
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every control of the app. Defaults are the first view a visitor sees."""
+
+    cell: str = "rnn"
+    act: str = "tanh"
+    hidden: int = 32
+    layers: int = 1
+    bidir: bool = False
+    T: int = 50
+    init: str = "default"
+    gain: float = 1.0
+    radius: float = 0.0  # 0: weights as initialised; > 0: W_hh rescaled to this radius
+    seed: int = 0
+    signal: str = "sine"
+    text: str = "hello world"
+    encoding: str = "onehot"
+    seq: str = "0\n1\n0.5\n-1"
+    loss: str = "last"
+    clip: str = "none"
+    threshold: float = 1.0
+    truncate: int = 0  # 0: full BPTT; k: backpropagate k steps
+    arch: str = "many-to-many"
+    layer: int = 0  # which layer the hidden/gate/gradient views show
+    units: str = "0,1,2"  # units drawn as lines on the hidden-state page
+
+    # --- derived -----------------------------------------------------------------------
+    @property
+    def uses_activation(self) -> bool:
+        return self.cell not in GATED
+
+    @property
+    def activation(self) -> str:
+        """The activation the engine gets (gated cells fix their own)."""
+        return self.act if self.uses_activation else "tanh"
+
+    @property
+    def spectral_radius(self) -> float | None:
+        return self.radius if self.radius > 0 else None
+
+    @property
+    def window(self) -> int | None:
+        """The truncated-BPTT window, None for full BPTT."""
+        return self.truncate if 0 < self.truncate < self.T else None
+
+    def physics(self) -> Settings:
+        """The same settings with page-only fields at their defaults: the cache key."""
+        return replace(self, **{k: getattr(DEFAULTS, k) for k in PAGE_ONLY})
+
+    def chosen_units(self) -> list[int]:
+        """The unit indices of ``units`` that exist (at most 8)."""
+        out = []
+        for part in self.units.replace(" ", ",").split(","):
+            if part.isdigit() and int(part) < self.hidden and int(part) not in out:
+                out.append(int(part))
+        return out[:8] or [0]
+
+    # --- validation ----------------------------------------------------------------------
+    @classmethod
+    def validated(cls, raw: dict) -> tuple[Settings, list[str]]:
+        """Settings from loosely typed values (query strings, widget values), clamped.
+
+        Unknown keys are ignored; each bad value is replaced and explained in a notice.
+        """
+        notices: list[str] = []
+        values = {}
+        for f in fields(cls):
+            name, default = f.name, f.default
+            if name not in raw or raw[name] is None:
+                continue
+            value = raw[name]
+            if isinstance(value, list):  # repeated query params: keep the last
+                value = value[-1] if value else default
+            values[name] = _coerce(name, value, default, notices)
+        s = cls(**values)
+        if s.layer >= s.layers:
+            notices.append(f"layer {s.layer} does not exist with {s.layers} layer(s); "
+                           f"showing layer {s.layers - 1}.")
+            s = replace(s, layer=s.layers - 1)
+        return s, notices
+
+    @classmethod
+    def from_query(cls, params) -> tuple[Settings, list[str]]:
+        """From ``st.query_params`` (or any mapping of strings)."""
+        raw = {k: params[k] for k in params}
+        return cls.validated(raw)
+
+    def to_query(self) -> dict[str, str]:
+        """The non-default fields as strings: a short, shareable URL."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value != f.default:
+                out[f.name] = _to_str(value)
+        return out
+
+
+DEFAULTS = Settings()
+
+
+def _show(value) -> str:
+    """A hostile value, cut short and quoted, safe to show in a notice."""
+    text = repr(str(value))
+    return text if len(text) <= 30 else text[:27] + "...'"
+
+
+def _to_str(value) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _coerce(name: str, value, default, notices: list[str]):
+    """One field: parse, clamp, and explain any change."""
+    if isinstance(default, bool):
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        notices.append(f"{name}={_show(value)} is not on/off; using {_to_str(default)}.")
+        return default
+    if name in INT_RANGES:
+        low, high = INT_RANGES[name]
+        try:
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError
+        except (TypeError, ValueError):
+            notices.append(f"{name}={_show(value)} is not a number; using {default}.")
+            return default
+        clamped = int(min(max(round(number), low), high))
+        if clamped != number:
+            notices.append(f"{name}={_show(value)} is outside {low}..{high}; using {clamped}.")
+        return clamped
+    if name in FLOAT_RANGES:
+        low, high = FLOAT_RANGES[name]
+        try:
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError
+        except (TypeError, ValueError):
+            notices.append(f"{name}={_show(value)} is not a number; using {default:g}.")
+            return default
+        clamped = float(min(max(number, low), high))
+        if clamped != number:
+            notices.append(f"{name}={_show(value)} is outside {low:g}..{high:g}; "
+                           f"using {clamped:g}.")
+        return clamped
+    if name in CHOICES:
+        text = str(value).strip()
+        if text not in CHOICES[name]:
+            notices.append(f"{name}={_show(value)} is not one of {', '.join(CHOICES[name])}; "
+                           f"using {default}.")
+            return default
+        return text
+    text = str(value)
+    limit = TEXT_LIMITS[name]
+    if len(text) > limit:
+        notices.append(f"{name} is {len(text)} characters long; keeping the first {limit}.")
+        text = text[:limit]
+    return text
+
+
+# --- Streamlit glue: the URL is read once per session and written on every run ------------
+def initial_from_url() -> tuple[Settings, list[str]]:
+    """The settings a fresh session opens with: the URL's, clamped, with notices."""
+    import streamlit as st
+
+    return Settings.from_query(st.query_params)
+
+
+def write_url(s: Settings) -> None:
+    """Mirror the settings into the address bar (only when they changed: no extra traffic)."""
+    import streamlit as st
+
+    want = s.to_query()
+    have = {k: st.query_params[k] for k in st.query_params}
+    if have != want:
+        st.query_params.from_dict(want)
