@@ -1,0 +1,135 @@
+"""The torch trainer: determinism, learning, clipping reports, explosions, weights, CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from engine import train as tr
+from engine.tasks import make_task
+
+SMALL = tr.TrainConfig(task="sine", seq_len=20, cell="gru", hidden=16, steps=60, batch=16,
+                       lr=0.02, snapshot_every=20)
+
+
+def test_same_seed_same_curve():
+    a = tr.train(SMALL)
+    b = tr.train(SMALL)
+    assert a.losses == b.losses
+    c = tr.train(tr.TrainConfig(**{**SMALL.__dict__, "seed": 1}))
+    assert a.losses != c.losses
+
+
+def test_a_short_run_lowers_the_loss_and_reports_every_step():
+    seen = []
+    result = tr.train(SMALL, callback=seen.append)
+    assert len(seen) == 60 == len(result.losses)
+    assert result.final_loss < 0.5 * result.baseline_loss
+    assert np.mean(result.losses[-10:]) < np.mean(result.losses[:10])
+    snaps = [s for s in seen if s.hidden_norm is not None]
+    assert [s.step for s in snaps] == [0, 20, 40, 59]
+    assert snaps[0].hidden_norm.shape == (1, 1, 20)
+    assert all(s.grad_norm_before == s.grad_norm_after for s in seen)  # no clipping
+
+
+def test_clipping_reports_norms_before_and_after():
+    cfg = tr.TrainConfig(**{**SMALL.__dict__, "clip": 0.05, "steps": 10})
+    result = tr.train(cfg)
+    assert all(a <= 0.05 * (1 + 1e-4) for a in result.grad_norm_after)
+    assert any(b > 0.05 for b in result.grad_norm_before)
+    value = tr.train(tr.TrainConfig(**{**cfg.__dict__, "clip_mode": "value", "clip": 1e-3}))
+    assert all(a <= b for a, b in zip(value.grad_norm_after, value.grad_norm_before,
+                                      strict=True))
+
+
+def test_snapshot_is_the_engine_gradient_of_the_task_loss():
+    """Against torch: per-step ||dL/dh_t|| of the first sequence, by retaining each state."""
+    cfg = tr.TrainConfig(task="adding", seq_len=15, cell="rnn", hidden=8, steps=1)
+    _, task, model = tr.build(cfg)
+    x, y = task.batch(4, np.random.default_rng(0))
+    got = tr.hidden_norm_snapshot(model, task, x, y)[0, 0]
+    cell = torch.nn.RNNCell(2, 8, dtype=torch.float64)
+    cell.load_state_dict({k[:-3]: v.double() for k, v in model.rnn.state_dict().items()})
+    h = torch.zeros(1, 8, dtype=torch.float64)
+    hs = []
+    for t in range(15):
+        h = cell(torch.tensor(x[t, :1], dtype=torch.float64), h)
+        h.retain_grad()
+        hs.append(h)
+    pred = torch.nn.functional.linear(hs[-1], model.head.weight.double(), model.head.bias.double())
+    torch.nn.functional.mse_loss(pred, torch.tensor(y[:1], dtype=torch.float64)).backward()
+    want = np.array([float(hh.grad.norm()) for hh in hs])
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_nan_loss_stops_the_run_with_a_message():
+    cfg = tr.TrainConfig(task="adding", seq_len=30, cell="rnn", activation="relu",
+                         init="identity", optimizer="sgd", lr=1e8, hidden=8, steps=50)
+    result = tr.train(cfg)
+    assert result.stopped and "exploded" in result.stopped and "clip" in result.stopped
+    assert len(result.losses) < 50 and np.isnan(result.final_loss)
+
+
+def test_stop_button():
+    calls = iter(range(100))
+    result = tr.train(SMALL, should_stop=lambda: next(calls) >= 5)
+    assert len(result.losses) == 5 and "user" in result.stopped
+
+
+def test_tbptt_runs_and_differs_from_full():
+    cfg = tr.TrainConfig(**{**SMALL.__dict__, "steps": 5})
+    full = tr.train(cfg)
+    cut = tr.train(tr.TrainConfig(**{**cfg.__dict__, "tbptt": 5}))
+    assert full.losses[0] == pytest.approx(cut.losses[0], rel=1e-5)  # same first forward
+    assert full.losses[1:] != cut.losses[1:]
+
+
+def test_weights_round_trip_and_mismatch():
+    result = tr.train(tr.TrainConfig(**{**SMALL.__dict__, "steps": 3}))
+    blob = tr.save_weights(result.model, result.config)
+    back = tr.load_weights(blob, result.config)
+    for (k, v), (k2, v2) in zip(result.model.state_dict().items(), back.state_dict().items(),
+                                strict=True):
+        assert k == k2 and torch.equal(v, v2)
+    other = tr.TrainConfig(**{**SMALL.__dict__, "hidden": 32})
+    with pytest.raises(ValueError, match="shape"):
+        tr.load_weights(blob, other)
+    with pytest.raises(ValueError, match="could not be read"):
+        tr.load_weights(b"not a torch file", SMALL)
+    with pytest.raises(ValueError, match="state_dict"):
+        import io
+        buf = io.BytesIO()
+        torch.save([1, 2, 3], buf)
+        tr.load_weights(buf.getvalue(), SMALL)
+
+
+def test_sampling_from_the_language_model():
+    cfg = tr.TrainConfig(task="chars", seq_len=30, cell="lstm", hidden=32, steps=5)
+    result = tr.train(cfg)
+    task = make_task("chars", 30)
+    text = tr.sample_text(result.model, task, "Shall I", 40, temperature=0.8, seed=1)
+    assert len(text) == 40 and set(text) <= set(task.extra["vocab"])
+    assert text == tr.sample_text(result.model, task, "Shall I", 40, temperature=0.8, seed=1)
+    with pytest.raises(ValueError, match="unknown"):
+        tr.sample_text(result.model, task, "Zebra\u2603", 5)
+
+
+@pytest.mark.parametrize("changes,word", [
+    ({"task": "sorting"}, "task"), ({"cell": "jordan"}, "cell"), ({"lr": -1}, "lr"),
+    ({"bidirectional": True, "task": "sine"}, "bidirectional"), ({"hidden": 0}, "hidden"),
+])
+def test_bad_configs(changes, word):
+    with pytest.raises(ValueError, match=word):
+        tr.train(tr.TrainConfig(**{**SMALL.__dict__, **changes}))
+
+
+def test_cli_prints_json_last(capsys):
+    code = tr.main(["--task", "adding", "--cell", "lstm", "--seq-len", "10", "--hidden", "8",
+                    "--steps", "3", "--batch", "8", "--lr", "0.01", "--clip", "1.0",
+                    "--seed", "0"])
+    assert code == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    summary = json.loads(last)
+    assert summary["baseline_loss"] == pytest.approx(1 / 6)
+    assert np.isfinite(summary["final_loss"]) and summary["steps_run"] == 3
