@@ -14,15 +14,17 @@ EQUATIONS = {
     "jordan": [r"h_t = \varphi\left(W_{ih}\,x_t + b_{ih} + W_{hh}\,y_{t-1} + b_{hh}\right)",
                r"y_t = \varphi\left(W_{ho}\,h_t + b_{ho}\right)"],
     "indrnn": [r"h_t = \varphi\left(W_{ih}\,x_t + b_{ih} + u \odot h_{t-1} + b_{hh}\right)"],
-    "lstm": [r"i_t = \sigma(W_{ii} x_t + W_{hi} h_{t-1} + b_i),\quad "
-             r"f_t = \sigma(W_{if} x_t + W_{hf} h_{t-1} + b_f)",
-             r"g_t = \tanh(W_{ig} x_t + W_{hg} h_{t-1} + b_g),\quad "
-             r"o_t = \sigma(W_{io} x_t + W_{ho} h_{t-1} + b_o)",
-             r"c_t = f_t \odot c_{t-1} + i_t \odot g_t,\qquad h_t = o_t \odot \tanh(c_t)"],
-    "gru": [r"r_t = \sigma(W_{ir} x_t + W_{hr} h_{t-1} + b_r),\quad "
-            r"z_t = \sigma(W_{iz} x_t + W_{hz} h_{t-1} + b_z)",
-            r"n_t = \tanh\left(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})\right)",
-            r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}"],
+    "lstm": [r"\begin{aligned} i_t &= \sigma(W_{ii} x_t + W_{hi} h_{t-1} + b_i) \\ "
+             r"f_t &= \sigma(W_{if} x_t + W_{hf} h_{t-1} + b_f) \\ "
+             r"g_t &= \tanh(W_{ig} x_t + W_{hg} h_{t-1} + b_g) \\ "
+             r"o_t &= \sigma(W_{io} x_t + W_{ho} h_{t-1} + b_o) \\ "
+             r"c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\ "
+             r"h_t &= o_t \odot \tanh(c_t) \end{aligned}"],
+    "gru": [r"\begin{aligned} r_t &= \sigma(W_{ir} x_t + W_{hr} h_{t-1} + b_r) \\ "
+            r"z_t &= \sigma(W_{iz} x_t + W_{hz} h_{t-1} + b_z) \\ "
+            r"n_t &= \tanh(W_{in} x_t + b_{in} \\ "
+            r"&\qquad + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\ "
+            r"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1} \end{aligned}"],
 }
 
 
@@ -34,7 +36,7 @@ def settings() -> Settings:
 def header(title: str, text: str, s: Settings, extra_latex: tuple = ()) -> None:
     """Title, one plain paragraph, and the cell's equations in the charts' symbols."""
     st.title(title)
-    left, right = st.columns([5, 4], gap="medium")
+    left, right = st.columns([1, 1], gap="medium")
     left.markdown(text)
     with right:
         for line in EQUATIONS[s.cell]:

@@ -1,4 +1,35 @@
-"""Placeholder."""
+"""Hidden state: what the network remembers, unit by unit and step by step."""
+
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
 
-st.title("hidden")
+from app import compute, ui
+from app.views import hidden as hv
+
+s = ui.settings()
+ui.header(
+    "Hidden state",
+    "The hidden state $h_t$ is the network's memory: one number per unit, rewritten at "
+    "every step from the new input $x_t$ and the old state $h_{t-1}$. Each row of the "
+    "heatmap is one unit over time (red positive, blue negative). On the right, the whole "
+    "state is flattened to two dimensions (PCA) so you can watch its path.",
+    s,
+)
+
+run = ui.run_engine(compute.cached_simulate, s)
+if run is not None:
+    ui.show_notices(run.notices)
+    ui.overflow_message("the hidden state", run.overflow)
+    c1, c2 = st.columns([1, 2])
+    if s.layers > 1:
+        c1.selectbox("Layer shown", list(range(s.layers)), key="w_layer")
+    c2.text_input("Units drawn as lines (comma separated)", key="w_units",
+                  help=f"Unit numbers from 0 to {s.hidden - 1}.")
+    layer = min(s.layer, s.layers - 1)
+    row = run.passes[layer]
+    h = np.concatenate([pv.h for pv in row], axis=1)
+    what = f"layer {layer}" + (", forward units then reverse units" if len(row) > 1 else "")
+    fig = hv.hidden_figure(h, s.chosen_units(), title=f"h_t of {what}, {s.cell.upper()} cell")
+    ui.chart(fig, key="hidden_state")

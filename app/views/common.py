@@ -62,10 +62,10 @@ def animation_controls(names: list[str], labels: list[str] | None = None,
                         {"label": "Pause", "method": "animate", "args": [[None], pause]}],
         }],
         "sliders": [{
-            "active": 0, "x": 0.16, "len": 0.84, "y": y + 0.02, "yanchor": "top",
+            "active": 0, "x": 0.2, "len": 0.8, "y": y + 0.02, "yanchor": "top",
             "pad": {"t": 10, "b": 0}, "ticklen": 0, "minorticklen": 0,
             "font": {"size": 1, "color": "rgba(0,0,0,0)"},  # 100+ step labels: unreadable
-            "currentvalue": {"prefix": prefix, "visible": True, "xanchor": "left",
+            "currentvalue": {"prefix": prefix, "visible": True, "xanchor": "right",
                              "font": {"size": 15, "color": "#0f172a"}},
             "transition": {"duration": 0},
             "steps": [{"label": lab, "method": "animate",
@@ -88,8 +88,8 @@ def base_layout(title: str, height: int = 520, **extra) -> dict:
     return layout
 
 
-def axis(title: str, **extra) -> dict:
-    ax = {"title": {"text": title, "font": {"size": 16}}, "gridcolor": "#e2e8f0",
+def axis(title: str, title_size: int = 16, **extra) -> dict:
+    ax = {"title": {"text": title, "font": {"size": title_size}}, "gridcolor": "#e2e8f0",
           "zerolinecolor": "#cbd5e1", "tickfont": {"size": 13}}
     ax.update(extra)
     return ax

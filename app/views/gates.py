@@ -1,0 +1,92 @@
+"""Gate figures: one heatmap per gate (LSTM i, f, g, o and c; GRU r, z, n) sharing a time
+cursor, and the share of saturated sigmoid gates over time."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from app.views.common import (
+    SEQUENTIAL,
+    animation_controls,
+    axis,
+    base_layout,
+    frame_steps,
+    masked,
+)
+from app.views.hidden import MAX_CELLS, heatmap_trace
+
+SIGMOID_GATES = ("i", "f", "o", "r", "z")  # live in (0, 1)
+GATE_NAMES = {"i": "input gate i_t", "f": "forget gate f_t", "g": "candidate g_t",
+              "o": "output gate o_t", "c": "cell state c_t", "r": "reset gate r_t",
+              "z": "update gate z_t", "n": "candidate n_t"}
+SATURATION = 0.05  # a sigmoid gate below 0.05 or above 0.95 counts as saturated (shut/open)
+
+
+def saturation_share(values: np.ndarray, eps: float = SATURATION) -> np.ndarray:
+    """Per step, the share of units whose gate is within eps of 0 or 1 (a display statistic)."""
+    v = np.asarray(values, dtype=np.float64)
+    return np.mean((v < eps) | (v > 1 - eps), axis=1)
+
+
+def gates_figure(panels: dict, title: str = "") -> dict:
+    """``panels``: name -> (T, H) array, drawn top to bottom with one shared cursor."""
+    names = list(panels)
+    n = len(names)
+    T, H = next(iter(panels.values())).shape
+    stride = max(1, math.ceil(n * T * H / MAX_CELLS))
+    cols = list(range(0, T, stride))
+    gap = 0.04
+    height = (1 - gap * (n - 1)) / n
+    data, layout_axes = [], {}
+    for k, name in enumerate(names):
+        z = np.asarray(panels[name], dtype=np.float64)
+        top = 1 - k * (height + gap)
+        dom = [max(0.0, top - height), top]
+        suffix = "" if k == 0 else str(k + 1)
+        sig = name in SIGMOID_GATES
+        tr = heatmap_trace(z[cols].T, cols, name, zmin=0.0 if sig else None,
+                           zmax=1.0 if sig else None,
+                           colorscale=SEQUENTIAL if sig else "RdBu_r", colorbar_x=1.01,
+                           xaxis="x" + suffix, yaxis="y" + suffix, colorbar_title=name)
+        tr["colorbar"].update({"len": height, "y": top, "yanchor": "top"})
+        data.append(tr)
+        layout_axes["xaxis" + suffix] = axis("time step t" if k == n - 1 else "",
+                                             domain=[0, 0.94], range=[-0.5, T - 0.5],
+                                             anchor="y" + suffix, showticklabels=k == n - 1,
+                                             **({} if k == 0 else {"matches": "x"}))
+        layout_axes["yaxis" + suffix] = axis(GATE_NAMES.get(name, name), domain=dom,
+                                             range=[-0.5, H - 0.5], anchor="x" + suffix,
+                                             title_size=13)
+    steps = frame_steps(T)
+    first = len(data)
+    for k in range(n):
+        suffix = "" if k == 0 else str(k + 1)
+        data.append({"type": "scatter", "mode": "lines", "x": [steps[0]] * 2,
+                     "y": [-0.5, H - 0.5], "line": {"color": "#ef4444", "width": 3},
+                     "showlegend": False, "hoverinfo": "skip", "xaxis": "x" + suffix,
+                     "yaxis": "y" + suffix})
+    frames = [{"name": str(t), "traces": list(range(first, first + n)),
+               "data": [{"x": [t, t]} for _ in range(n)]} for t in steps]
+    layout = base_layout(title or "Gates over time (rows: units)", height=150 * n + 230,
+                         margin={"l": 90, "r": 60, "t": 70, "b": 150}, **layout_axes)
+    layout.update(animation_controls([str(t) for t in steps], y=-120 / (150 * n)))
+    return {"data": data, "layout": layout, "frames": frames}
+
+
+def saturation_figure(gates: dict) -> dict:
+    """The share of saturated units per step, for each sigmoid gate."""
+    colors = {"i": "#2563eb", "f": "#c2410c", "o": "#059669", "r": "#7c3aed", "z": "#db2777"}
+    data = []
+    for name, values in gates.items():
+        if name not in SIGMOID_GATES:
+            continue
+        share = saturation_share(values)
+        data.append({"type": "scatter", "mode": "lines", "x": list(range(share.size)),
+                     "y": masked(np.round(share, 4)), "name": GATE_NAMES[name],
+                     "line": {"width": 3, "color": colors[name]}})
+    layout = base_layout("Share of saturated gates (below 0.05 or above 0.95)", height=360,
+                         xaxis=axis("time step t"),
+                         yaxis=axis("share of units", range=[-0.03, 1.03], tickformat=".0%"))
+    return {"data": data, "layout": layout}

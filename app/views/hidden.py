@@ -1,0 +1,119 @@
+"""Hidden-state figure: units x time heatmap, chosen units as lines, and the PCA path of h_t,
+all animated together by one cursor (three tiny traces per frame)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from app.views.common import (
+    DIVERGING,
+    animation_controls,
+    axis,
+    base_layout,
+    compact,
+    frame_steps,
+    masked,
+)
+
+MAX_CELLS = 130_000  # heatmap cells sent at most; longer runs are strided in time
+LINE_COLORS = ("#2563eb", "#c2410c", "#059669", "#7c3aed", "#db2777", "#0891b2", "#65a30d",
+               "#b45309")
+
+
+def pca2(h: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """Project h_t (T, H) on its first two principal components; share of variance each.
+
+    A view of the data, not a result of the model: it only rotates and drops axes.
+    """
+    h = np.nan_to_num(np.asarray(h, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    centred = h - h.mean(axis=0)
+    if h.shape[0] < 2 or not np.any(centred):
+        return np.zeros((h.shape[0], 2)), (0.0, 0.0)
+    u, sv, _ = np.linalg.svd(centred, full_matrices=False)
+    proj = u[:, :2] * sv[:2]
+    if proj.shape[1] < 2:
+        proj = np.hstack([proj, np.zeros((h.shape[0], 1))])
+    var = sv ** 2 / np.sum(sv ** 2)
+    return proj, (float(var[0]), float(var[1]) if var.size > 1 else 0.0)
+
+
+def heatmap_trace(z: np.ndarray, x: list[int], name: str, zmax: float | None = None,
+                  colorscale=DIVERGING, zmin: float | None = None, colorbar_x: float = 0.575,
+                  xaxis: str = "x", yaxis: str = "y", colorbar_title: str = "") -> dict:
+    """A units x time heatmap trace with a symmetric colour range around 0 (or zmin..zmax)."""
+    finite = z[np.isfinite(z)]
+    if zmax is None:
+        zmax = float(np.max(np.abs(finite))) if finite.size else 1.0
+        zmax = zmax if zmax > 0 else 1.0
+    zmin = -zmax if zmin is None else zmin
+    return {"type": "heatmap", "z": compact(z), "x": x, "name": name, "colorscale": colorscale,
+            "zmin": zmin, "zmax": zmax, "xaxis": xaxis, "yaxis": yaxis,
+            "colorbar": {"x": colorbar_x, "len": 0.55, "y": 1, "yanchor": "top",
+                         "thickness": 14, "title": {"text": colorbar_title}},
+            "hovertemplate": "t=%{x}<br>unit %{y}<br>%{z}<extra></extra>"}
+
+
+def hidden_figure(h: np.ndarray, units: list[int], title: str = "") -> dict:
+    """h shaped (T, U): the heatmap (top left), lines (bottom left), PCA path (right)."""
+    h = np.asarray(h, dtype=np.float64)
+    T, U = h.shape
+    stride = max(1, math.ceil(T * U / MAX_CELLS))
+    cols = list(range(0, T, stride))
+    units = [u for u in units if u < U] or [0]
+    proj, var = pca2(h)
+    steps = frame_steps(T)
+
+    data = [heatmap_trace(h[cols].T, cols, "h", colorbar_title="h")]
+    for k, u in enumerate(units):
+        data.append({"type": "scatter", "mode": "lines", "x": list(range(T)),
+                     "y": masked(compact(h[:, u])), "name": f"unit {u}",
+                     "line": {"color": LINE_COLORS[k % len(LINE_COLORS)], "width": 2.5},
+                     "xaxis": "x2", "yaxis": "y2"})
+    data.append({"type": "scatter", "mode": "lines+markers", "x": masked(compact(proj[:, 0])),
+                 "y": masked(compact(proj[:, 1])), "name": "h_t path (PCA)",
+                 "line": {"color": "#94a3b8", "width": 1.5},
+                 "marker": {"size": 5, "color": list(range(T)), "colorscale": "Viridis",
+                            "showscale": False},
+                 "xaxis": "x3", "yaxis": "y3", "showlegend": False,
+                 "hovertemplate": "t=%{marker.color}<extra></extra>"})
+    finite = h[np.isfinite(h)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+    pad = 0.05 * (hi - lo) + 1e-6
+    first = len(data)
+
+    def cursor(t):
+        return [{"x": [t, t], "y": [-0.5, U - 0.5]},
+                {"x": [t, t], "y": [lo - pad, hi + pad]},
+                {"x": masked([proj[t, 0]]), "y": masked([proj[t, 1]])}]
+
+    c0 = cursor(steps[0])
+    line = {"color": "#111827", "width": 3}
+    data.append({"type": "scatter", "mode": "lines", "line": line, "showlegend": False,
+                 "hoverinfo": "skip", "xaxis": "x", "yaxis": "y", **c0[0]})
+    data.append({"type": "scatter", "mode": "lines", "line": line, "showlegend": False,
+                 "hoverinfo": "skip", "xaxis": "x2", "yaxis": "y2", **c0[1]})
+    data.append({"type": "scatter", "mode": "markers", "name": "h_t now", "showlegend": False,
+                 "marker": {"size": 16, "color": "#c2410c", "line": {"color": "white",
+                                                                     "width": 2}},
+                 "xaxis": "x3", "yaxis": "y3", **c0[2]})
+    frames = [{"name": str(t), "traces": [first, first + 1, first + 2], "data": cursor(t)}
+              for t in steps]
+    layout = base_layout(
+        title or "Hidden state h_t over time", height=640,
+        xaxis=axis("", domain=[0, 0.56], range=[-0.5, T - 0.5], showticklabels=False,
+                   anchor="y"),
+        yaxis=axis("unit", domain=[0.45, 1], range=[-0.5, U - 0.5], anchor="x"),
+        xaxis2=axis("time step t", domain=[0, 0.56], range=[-0.5, T - 0.5], anchor="y2",
+                    matches="x"),
+        yaxis2=axis("h_t of chosen units", domain=[0, 0.38], range=[lo - pad, hi + pad],
+                    anchor="x2"),
+        xaxis3=axis(f"PC 1 ({var[0]:.0%} of variance)", domain=[0.72, 1], anchor="y3"),
+        yaxis3=axis(f"PC 2 ({var[1]:.0%})", domain=[0.12, 1], anchor="x3"),
+        margin={"l": 70, "r": 30, "t": 95, "b": 150},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left",
+                "font": {"size": 14}},
+    )
+    layout.update(animation_controls([str(t) for t in steps], y=-0.16))
+    return {"data": data, "layout": layout, "frames": frames}
