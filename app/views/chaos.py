@@ -1,0 +1,56 @@
+"""Edge-of-chaos figure: largest Lyapunov exponent and gradient decay rate against the gain
+(or spectral radius) of a gaussian tanh RNN, the current setting marked."""
+
+from __future__ import annotations
+
+from app.views.common import COLORS, axis, base_layout, masked
+
+
+def chaos_figure(sweep: dict, current: float, by: str) -> dict:
+    """Two panels sharing x: lambda_max (zero line) on top, decay per step (one line) below."""
+    x = [float(v) for v in sweep["values"]]
+    label = "gain g" if by == "gain" else "spectral radius ρ"
+    lyap, decay = masked(sweep["lyapunov"]), masked(sweep["decay"])
+    k = min(range(len(x)), key=lambda i: abs(x[i] - current))
+    data = [
+        {"type": "scatter", "mode": "lines+markers", "x": x, "y": lyap,
+         "name": "largest Lyapunov exponent λ", "line": {"color": COLORS["rnn"], "width": 3},
+         "marker": {"size": 9}},
+        {"type": "scatter", "mode": "lines+markers", "x": x, "y": decay, "xaxis": "x2",
+         "yaxis": "y2", "name": "gradient change per step back",
+         "line": {"color": COLORS["lstm"], "width": 3}, "marker": {"size": 9}},
+        {"type": "scatter", "mode": "markers", "x": [x[k], x[k]], "y": [lyap[k], decay[k]],
+         "name": f"your setting ({label} = {current:g})", "showlegend": True,
+         "marker": {"size": 20, "symbol": "star", "color": "#facc15",
+                    "line": {"color": "#111827", "width": 1.5}}},
+    ]
+    # the star sits on both panels: split it into two traces
+    star = data.pop()
+    data.append({**star, "x": [x[k]], "y": [lyap[k]]})
+    data.append({**star, "x": [x[k]], "y": [decay[k]], "xaxis": "x2", "yaxis": "y2",
+                 "showlegend": False})
+    shapes = [
+        {"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1, "y0": 0, "y1": 0,
+         "line": {"color": "#64748b", "dash": "dash", "width": 2}},
+        {"type": "line", "xref": "paper", "yref": "y2", "x0": 0, "x1": 1, "y0": 1, "y1": 1,
+         "line": {"color": "#64748b", "dash": "dash", "width": 2}},
+        {"type": "line", "xref": "x", "yref": "paper", "x0": current, "x1": current, "y0": 0,
+         "y1": 1, "line": {"color": "#facc15", "width": 3}},
+    ]
+    annotations = [
+        {"xref": "paper", "yref": "paper", "x": 0.01, "y": 0.99, "showarrow": False,
+         "text": "ordered: perturbations die out", "xanchor": "left", "yanchor": "top",
+         "font": {"size": 14, "color": "#475569"}},
+        {"xref": "paper", "yref": "paper", "x": 0.99, "y": 0.57, "showarrow": False,
+         "text": "chaotic: perturbations grow", "xanchor": "right", "yanchor": "bottom",
+         "font": {"size": 14, "color": "#475569"}},
+    ]
+    ticks = {"tickvals": x, "ticktext": [f"{v:g}" for v in x]}
+    layout = base_layout(
+        f"Sweep of the {label} (gaussian init, tanh RNN, H = {sweep['hidden']})", height=620,
+        xaxis=axis("", type="log", anchor="y", showticklabels=False, **ticks),
+        yaxis=axis("λ per step", domain=[0.55, 1], anchor="x"),
+        xaxis2=axis(label + "  (log scale)", type="log", anchor="y2", matches="x", **ticks),
+        yaxis2=axis("‖∂L/∂h‖ factor / step", domain=[0, 0.45], anchor="x2", type="log"),
+        shapes=shapes, annotations=annotations)
+    return {"data": data, "layout": layout}
