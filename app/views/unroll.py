@@ -1,0 +1,205 @@
+"""The unrolled network: nodes x_t, h_t (c_t), y_t per step, with recurrent and feed-forward
+arrows; colour is the value of one chosen unit. Deep and bidirectional networks get one row
+per layer and direction. For long sequences a window of steps follows the cursor.
+
+Cost: every node is sent once (O(T * rows)); a frame moves the cursor ring (one small
+trace) and the visible window (the x-axis range).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.views.common import (
+    DIVERGING,
+    animation_controls,
+    axis,
+    base_layout,
+    frame_steps,
+    masked,
+)
+
+WINDOW = 10  # steps visible at once
+ARCH_IO = {  # which steps carry an input x_t and an output y_t
+    "one-to-one": (lambda t, T: t == 0, lambda t, T: t == 0),
+    "one-to-many": (lambda t, T: t == 0, lambda t, T: True),
+    "many-to-one": (lambda t, T: True, lambda t, T: t == T - 1),
+    "many-to-many": (lambda t, T: True, lambda t, T: True),
+}
+REV_SHIFT = 0.28  # reverse-direction nodes sit a little to the right, so arrows stay apart
+NODE = 0.24  # arrows stop this far (in steps) short of a node
+
+
+def _rows(run_passes, cell: str, unit: int, x: np.ndarray, vocab: tuple, T: int) -> list[dict]:
+    """The rows of nodes, bottom to top: x, then per layer and direction h (and c), then y."""
+    rows = [{"key": "x", "label": "input x_t", "y": 0.0, "values": x[:T, 0], "dir": 0,
+             "layer": -1, "text": [vocab[i] for i in np.argmax(x[:T], axis=1)] if vocab
+             else None}]
+    y = 1.0
+    L = len(run_passes)
+    for layer, row in enumerate(run_passes):
+        for d, pv in enumerate(row):
+            arrow = " ←" if d else (" →" if len(row) > 1 else "")
+            sup = f" layer {layer + 1}" if L > 1 else ""
+            rows.append({"key": "h", "label": f"h_t{sup}{arrow}", "y": y,
+                         "values": pv.h[:T, min(unit, pv.h.shape[1] - 1)], "dir": d,
+                         "layer": layer})
+            if pv.c is not None:
+                rows.append({"key": "c", "label": f"c_t{sup}{arrow}", "y": y + 0.55,
+                             "values": pv.c[:T, min(unit, pv.c.shape[1] - 1)], "dir": d,
+                             "layer": layer})
+                y += 0.55
+            y += 1.0
+    top = run_passes[-1]
+    out = np.concatenate([pv.h[:T] for pv in top], axis=1)
+    rows.append({"key": "y", "label": "output y_t", "y": y,
+                 "values": out[:, min(unit, out.shape[1] - 1)], "dir": 0, "layer": L})
+    if cell == "jordan":
+        rows[-1]["label"] = "output y_t (fed back)"
+    return rows
+
+
+def _segments(pairs) -> tuple[list, list, list]:
+    """Arrow segments as one trace: [start, end, gap] each; the end gets an arrowhead."""
+    xs, ys, sizes = [], [], []
+    for (x0, y0), (x1, y1) in pairs:
+        dx, dy = x1 - x0, y1 - y0
+        n = max(np.hypot(dx, dy), 1e-9)
+        xs += [x0 + dx * NODE / n, x1 - dx * NODE / n, None]
+        ys += [y0 + dy * NODE / n, y1 - dy * NODE / n, None]
+        sizes += [0, 12, 0]
+    return xs, ys, sizes
+
+
+def _arrow_trace(pairs, color: str, name: str, dash: str = "solid") -> dict:
+    xs, ys, sizes = _segments(pairs)
+    return {"type": "scatter", "mode": "lines+markers", "x": xs, "y": ys, "name": name,
+            "line": {"color": color, "width": 2, "dash": dash}, "hoverinfo": "skip",
+            "marker": {"symbol": "arrow", "angleref": "previous", "size": sizes,
+                       "color": color}, "showlegend": False}
+
+
+def unroll_figure(run_passes, x: np.ndarray, cell: str, arch: str, unit: int = 0,
+                  vocab: tuple = (), title: str = "") -> dict:
+    """The unrolled graph for T steps (one step for one-to-one), animated step by step."""
+    T = 1 if arch == "one-to-one" else x.shape[0]
+    has_x, has_y = ARCH_IO[arch]
+    rows = _rows(run_passes, cell, unit, x, vocab, T)
+
+    def px(row, t):
+        return t + (REV_SHIFT if row["dir"] else 0.0)
+
+    rec, vert = [], []
+    for r in rows:
+        if r["key"] in ("h", "c") and T > 1:
+            for t in range(T - 1):
+                a, b = (t, t + 1) if r["dir"] == 0 else (t + 1, t)
+                rec.append(((px(r, a), r["y"]), (px(r, b), r["y"])))
+    by_layer: dict[int, list] = {}
+    for r in rows:
+        if r["key"] != "c":
+            by_layer.setdefault(r["layer"], []).append(r)
+    layers = sorted(by_layer)
+    for lo, hi in zip(layers[:-1], layers[1:], strict=True):
+        for t in range(T):
+            if lo == -1 and not has_x(t, T):
+                continue
+            if hi == layers[-1] and not has_y(t, T):
+                continue
+            for a in by_layer[lo]:
+                for b in by_layer[hi]:
+                    # bidirectional: draw same-direction links only, to keep it legible
+                    if a["key"] == "h" and b["key"] == "h" and a["dir"] != b["dir"]:
+                        continue
+                    vert.append(((px(a, t), a["y"]), (px(b, t), b["y"])))
+    data = [_arrow_trace(rec, "#c2410c", "recurrent"), _arrow_trace(vert, "#64748b", "input")]
+
+    for r in rows:
+        if r["key"] == "x":
+            ts = [t for t in range(T) if has_x(t, T)]
+        elif r["key"] == "y":
+            ts = [t for t in range(T) if has_y(t, T)]
+        else:
+            ts = list(range(T))
+        vals = np.asarray(r["values"], dtype=np.float64)
+        finite = vals[np.isfinite(vals)]
+        span = float(np.max(np.abs(finite))) if finite.size else 1.0
+        span = span if span > 0 else 1.0
+        trace = {"type": "scatter", "mode": "markers+text" if r.get("text") else "markers",
+                 "x": [px(r, t) for t in ts], "y": [r["y"]] * len(ts), "name": r["label"],
+                 "marker": {"size": 28, "color": masked(np.round(vals[ts], 3)),
+                            "colorscale": DIVERGING, "cmin": -span, "cmax": span,
+                            "line": {"color": "#334155", "width": 1.5},
+                            "showscale": False},
+                 "hovertemplate": r["label"] + " at t=%{x:.0f}: %{marker.color}<extra></extra>",
+                 "showlegend": False}
+        if r.get("text"):
+            trace["text"] = [r["text"][t] for t in ts]
+            trace["textfont"] = {"size": 15, "color": "#0f172a"}
+        data.append(trace)
+
+    steps = frame_steps(T)
+    ring = len(data)
+
+    def cursor(t):
+        return {"x": [px(r, t) for r in rows], "y": [r["y"] for r in rows]}
+
+    data.append({"type": "scatter", "mode": "markers", "name": "now", "showlegend": False,
+                 "hoverinfo": "skip", **cursor(steps[0]),
+                 "marker": {"size": 40, "color": "rgba(0,0,0,0)", "symbol": "circle",
+                            "line": {"color": "#facc15", "width": 5}}})
+    windowed = T > WINDOW
+
+    def window(t):
+        lo = min(max(t - WINDOW // 2, 0), T - WINDOW)
+        return [lo - 0.6, lo + WINDOW - 0.4]
+
+    frames = []
+    for t in steps:
+        frame = {"name": str(t), "traces": [ring], "data": [cursor(t)]}
+        if windowed:
+            frame["layout"] = {"xaxis": {"range": window(t)}}
+        frames.append(frame)
+    top = rows[-1]["y"]
+    xr = window(steps[0]) if windowed else [-0.6, T - 0.4 + REV_SHIFT]
+    layout = base_layout(
+        title or "The network unrolled in time", height=max(420, int(75 * top + 290)),
+        xaxis=axis("time step t", range=xr, dtick=1, zeroline=False, showgrid=False),
+        yaxis=axis("", range=[-0.5, top + 0.5], tickvals=[r["y"] for r in rows],
+                   ticktext=[r["label"] for r in rows], zeroline=False, showgrid=False,
+                   tickfont={"size": 15}),
+        margin={"l": 150, "r": 30, "t": 70, "b": 140})
+    if T > 1:
+        layout.update(animation_controls([str(t) for t in steps],
+                                         y=-95 / max(120, layout["height"] - 210)))
+    return {"data": data, "layout": layout, "frames": frames if T > 1 else []}
+
+
+def folded_figure(cell: str) -> dict:
+    """A feed-forward net next to the same net folded with its recurrent loop."""
+    state = "y" if cell == "jordan" else "h"
+    data = [
+        _arrow_trace([((0, 0), (0, 1)), ((0, 1), (0, 2)), ((1.5, 0), (1.5, 1)),
+                      ((1.5, 1), (1.5, 2))], "#64748b", "feed-forward"),
+        {"type": "scatter", "mode": "markers+text", "x": [0, 0, 0, 1.5, 1.5, 1.5],
+         "y": [0, 1, 2, 0, 1, 2], "text": ["x", "h", "y", "x_t", "h_t", "y_t"],
+         "textfont": {"size": 14}, "hoverinfo": "skip", "showlegend": False,
+         "marker": {"size": 34, "color": "#f1f5f9", "line": {"color": "#334155", "width": 2}}},
+    ]
+    loop_from = 2 if cell == "jordan" else 1
+    shapes = [{"type": "path",
+               "path": f"M 1.72 {loop_from + 0.12} C 2.3 {loop_from + 0.6}, 2.3 0.4, 1.72 0.88",
+               "line": {"color": "#c2410c", "width": 3}}]
+    annotations = [
+        {"x": 0, "y": 2.6, "text": "feed-<br>forward", "showarrow": False,
+         "font": {"size": 13}},
+        {"x": 1.5, "y": 2.6, "text": "recurrent", "showarrow": False, "font": {"size": 13}},
+        {"x": 2.1, "y": 0.35, "text": f"{state}<sub>t-1</sub>", "showarrow": False,
+         "font": {"size": 13, "color": "#c2410c"}},
+    ]
+    layout = base_layout("", height=380,
+                         xaxis=axis("", range=[-0.45, 2.45], visible=False),
+                         yaxis=axis("", range=[-0.5, 3.0], visible=False),
+                         shapes=shapes, annotations=annotations,
+                         margin={"l": 5, "r": 5, "t": 20, "b": 10})
+    return {"data": data, "layout": layout}
