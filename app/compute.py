@@ -68,7 +68,11 @@ def build_network(s: Settings, input_size: int) -> Network:
 
 
 def _f32(a):
-    return None if a is None else np.asarray(a, dtype=np.float32)
+    """float32 halves what the charts carry; values beyond its range become inf (masked)."""
+    if a is None:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(a, dtype=np.float32)
 
 
 def simulate(s: Settings) -> Run:

@@ -27,7 +27,7 @@ def _log_range(*series) -> list[float]:
         return [-1.0, 1.0]
     lo, hi = math.log10(min(vals)), math.log10(max(vals))
     pad = max(0.3, 0.05 * (hi - lo))
-    return [lo - pad, hi + pad]
+    return [max(lo - pad, -300.0), min(hi + pad, 300.0)]  # 10**r must stay a finite float
 
 
 def norm_figure(norms, bound=None, trunc_norms=None, window: int | None = None,

@@ -1,0 +1,86 @@
+"""Every page through AppTest: defaults, changed controls, hostile URLs; no exceptions."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+PAGES = ["screens/unroll.py", "screens/hidden.py", "screens/gates.py",
+         "screens/gradients.py", "screens/chaos.py"]
+
+
+def _run(page: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _specs(at):
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_default_page_is_unroll_with_true_defaults():
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.run()
+    assert not at.exception and at.get("plotly_chart")
+    assert at.title[0].value == "Unroll"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_small(page):
+    query = {"T": "20", "hidden": "8"}
+    if "gates" in page:
+        query["cell"] = "lstm"  # the default Elman cell has no gates to draw
+    at = _run(page, query)
+    assert at.get("plotly_chart"), "no chart"
+    assert at.latex, "no equations"
+    assert not at.error
+
+
+def test_gates_page_explains_cells_without_gates_and_draws_lstm_gates():
+    at = _run("screens/gates.py", {"T": "15", "hidden": "4"})
+    assert "no gates" in at.info[0].value
+    at.sidebar.selectbox(key="w_cell").set_value("lstm").run()
+    assert not at.exception
+    names = [t.get("name") for t in _specs(at)[0]["data"]]
+    assert {"i", "f", "g", "o", "c"} <= set(names)
+
+
+def test_changing_controls_updates_charts_and_url():
+    at = _run("screens/gradients.py", {"T": "20", "hidden": "8"})
+    at.sidebar.slider(key="w_T").set_value(30).run()
+    at.sidebar.selectbox(key="w_cell").set_value("gru").run()
+    at.sidebar.radio(key="w_clip").set_value("norm").run()
+    assert not at.exception
+    assert at.query_params["T"] == ["30"] or at.query_params["T"] == "30"
+    assert len(_specs(at)[0]["data"][0]["x"]) == 30
+    assert "clipping" in json.dumps(_specs(at)[-1])
+
+
+@pytest.mark.parametrize("page", ["screens/hidden.py", "screens/gradients.py"])
+def test_hostile_url_opens_clamped_with_a_warning(page):
+    at = _run(page, {"hidden": "99999", "cell": "<script>", "T": "-5", "layers": "abc",
+                     "threshold": "-1", "units": "1e9"})
+    text = " ".join(w.value for w in at.warning)
+    assert "hidden" in text and "<script>" in text and "T=" in text
+    assert at.sidebar.slider(key="w_hidden").value == 256
+    assert at.get("plotly_chart")
+
+
+def test_engine_errors_show_as_st_error_not_traceback():
+    at = _run("screens/hidden.py", {"signal": "sequence", "seq": "1,2\n3\n"})
+    assert at.error and "line 2" in at.error[0].value
+
+
+def test_overflow_is_reported_not_crashed():
+    at = _run("screens/gradients.py", {"T": "400", "hidden": "8", "act": "identity",
+                                       "init": "orthogonal", "gain": "10", "signal": "sum"})
+    assert any("Overflow" in w.value for w in at.warning)
+    spec = _specs(at)[0]
+    assert "overflow at t" in json.dumps(spec)
