@@ -1,0 +1,86 @@
+"""The app in real Chromium: every page renders, Play animates, sliders redraw, the URL
+round-trips, and nothing leaves the machine."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS, wait_chart, wait_idle
+
+PAGES = {"": "Unroll", "hidden": "Hidden state", "gates": "Gates",
+         "gradients": "Gradients through time", "chaos": "Edge of chaos"}
+LOCAL = {"127.0.0.1", "localhost"}
+T_SLIDER = "[data-testid='stSidebar'] input[type='range'][aria-label='Sequence length T']"
+
+
+def _local_only(page) -> None:
+    hosts = {urlparse(u).hostname for u in page.requests if not u.startswith(("data:", "blob:"))}
+    assert hosts <= LOCAL, f"requests left the machine: {hosts - LOCAL}"
+
+
+def _chart_x_len(page, index: int = 0) -> int:
+    return page.evaluate(
+        "i => document.querySelectorAll('.js-plotly-plot')[i].data[0].x.length", index)
+
+
+def test_every_page_renders_offline(page):
+    for path, title in PAGES.items():
+        query = "?cell=lstm&T=40&hidden=16" if path == "gates" else "?T=40&hidden=16"
+        page.goto(f"{page.base}/{path}{query}")
+        wait_chart(page)
+        page.wait_for_timeout(400)
+        assert page.locator("h1", has_text=title).count() == 1
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert page.locator(".js-plotly-plot").count() >= 1
+        page.screenshot(path=str(ARTIFACTS / f"browser_{path or 'unroll'}.png"))
+    _local_only(page)
+
+
+def test_play_advances_frames(page):
+    page.goto(f"{page.base}/hidden?T=30&hidden=8")
+    wait_chart(page)
+    cursor = ("() => { const d = document.querySelector('.js-plotly-plot').data;"
+              " return d[d.length - 3].x[0]; }")  # the heatmap's time cursor
+    assert page.evaluate(cursor) == 0
+    page.locator(".updatemenu-button", has_text="Play").first.click()
+    page.wait_for_function(cursor.replace("return d", "return 5 < d"), timeout=15_000)
+    page.locator(".updatemenu-button", has_text="Pause").first.click()
+    page.screenshot(path=str(ARTIFACTS / "browser_hidden_playing.png"))
+    _local_only(page)
+
+
+def test_slider_change_redraws_and_url_round_trips(page):
+    page.goto(f"{page.base}/hidden?T=30&hidden=8")
+    wait_chart(page)
+    assert _chart_x_len(page) == 30
+    thumb = page.locator(T_SLIDER)
+    assert thumb.input_value() == "30"
+    thumb.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    wait_chart(page)
+    page.wait_for_function(
+        "() => document.querySelector('.js-plotly-plot').data[0].x.length === 32",
+        timeout=30_000)
+    page.wait_for_function("() => location.search.includes('T=32')", timeout=10_000)
+    url = page.url
+    assert "hidden=8" in url and "/hidden" in url
+    page.goto(url)  # a fresh session from the shared link
+    wait_chart(page)
+    assert _chart_x_len(page) == 32
+    assert page.locator(T_SLIDER).input_value() == "32"
+    _local_only(page)
+
+
+@pytest.mark.parametrize("query", ["?hidden=99999&cell=%3Cscript%3E&T=-5"])
+def test_hostile_url_shows_a_warning_not_a_traceback(page, query):
+    page.goto(f"{page.base}/gradients{query}")
+    wait_idle(page)
+    page.wait_for_selector("[data-testid='stAlert']", timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "<script>" in page.locator("[data-testid='stAlert']").first.inner_text() or \
+        page.locator("text=is not one of").count()
+    page.screenshot(path=str(ARTIFACTS / "browser_hostile_url.png"))
+    _local_only(page)
