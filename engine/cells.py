@@ -13,9 +13,10 @@ gradient; weight gradients are one matrix product over all steps afterwards
 
 ``step`` returns ``(das, dstate_prev, dc_prev, dc_total)``: the gradients of the
 pre-activations at step t (accumulated by the caller, named by ``acc_names``), the gradient
-flowing to the previous state, and for the LSTM the cell-state gradients. ``dh`` may carry
-any number of rows when the record has batch 1 (broadcasting), which the diagnostics use to
-push a whole identity matrix back through time.
+flowing to the previous state, and for the LSTM the cell-state gradients. ``out``, when
+given, holds the rows that ``das`` (then ``dc_total``) are written into, saving a copy per
+step. ``dh`` may carry any number of rows when the record has batch 1 (broadcasting), which
+the diagnostics use to push a whole identity matrix back through time.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ from .activations import Activation, get_activation, sigmoid
 def _prev(first: np.ndarray, seq: np.ndarray) -> np.ndarray:
     """The sequence shifted one step into the past: [first, seq[0], ..., seq[T-2]]."""
     return np.concatenate((first[None], seq[:-1]), axis=0)
+
+
+def _slot(out, i: int):
+    """The i-th destination for a step's results, or None (numpy then allocates)."""
+    return None if out is None else out[i]
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
@@ -92,8 +98,8 @@ class RNNCell(Cell):
     def prepare(self, rec, p):
         rec["dphi"] = self.act.derivative(rec["pre"]["h"], rec["h"])
 
-    def step(self, rec, p, t, dh, dc=None):
-        da = dh * rec["dphi"][t]
+    def step(self, rec, p, t, dh, dc=None, out=None):
+        da = np.multiply(dh, rec["dphi"][t], out=_slot(out, 0))
         return (da,), da @ p["w_hh"], None, None
 
 
@@ -121,8 +127,8 @@ class IndRNNCell(RNNCell):
             hp = h[t]
         return {"x": x, "h0": h0, "h": h, "state": h, "out": h, "pre": {"h": a}, "gates": {}}
 
-    def step(self, rec, p, t, dh, dc=None):
-        da = dh * rec["dphi"][t]
+    def step(self, rec, p, t, dh, dc=None, out=None):
+        da = np.multiply(dh, rec["dphi"][t], out=_slot(out, 0))
         return (da,), da * p["w_hh"], None, None
 
     def param_grads(self, rec, p, acc):
@@ -172,9 +178,9 @@ class JordanCell(Cell):
         rec["dphi"] = self.act.derivative(rec["pre"]["h"], rec["h"])
         rec["dphi_o"] = self.act.derivative(rec["pre"]["y"], rec["state"])
 
-    def step(self, rec, p, t, dy, dc=None):
-        dao = dy * rec["dphi_o"][t]
-        da = (dao @ p["w_ho"]) * rec["dphi"][t]
+    def step(self, rec, p, t, dy, dc=None, out=None):
+        dao = np.multiply(dy, rec["dphi_o"][t], out=_slot(out, 1))
+        da = np.multiply(dao @ p["w_ho"], rec["dphi"][t], out=_slot(out, 0))
         return (da, dao), da @ p["w_hh"], None, None
 
     def param_grads(self, rec, p, acc):
@@ -246,9 +252,12 @@ class LSTMCell(Cell):
         rec["M"] = np.concatenate((g["g"], c_prev, g["i"], tc), axis=-1) * dact
         rec["K"] = g["o"] * (1.0 - tc * tc)  # dc_t/dh_t through h = o * tanh(c)
 
-    def step(self, rec, p, t, dh, dc):
-        dc_total = dh * rec["K"][t] if dc is None else dc + dh * rec["K"][t]
-        da = np.concatenate((dc_total, dc_total, dc_total, dh), axis=-1) * rec["M"][t]
+    def step(self, rec, p, t, dh, dc, out=None):
+        dc_total = np.multiply(dh, rec["K"][t], out=_slot(out, 1))
+        if dc is not None:
+            dc_total += dc
+        da = np.multiply(np.concatenate((dc_total, dc_total, dc_total, dh), axis=-1),
+                         rec["M"][t], out=_slot(out, 0))
         return (da,), da @ p["w_hh"], dc_total * rec["gates"]["f"][t], dc_total
 
 
@@ -304,12 +313,13 @@ class GRUCell(Cell):
         rec["Kz"] = (h_prev - n) * z * (1.0 - z)  # dh -> d(pre z)
         rec["Kr"] = rec["ghn"] * r * (1.0 - r)  # d(pre n) -> d(pre r)
 
-    def step(self, rec, p, t, dh, dc=None):
+    def step(self, rec, p, t, dh, dc=None, out=None):
         dan = dh * rec["Kn"][t]
         daz = dh * rec["Kz"][t]
         dar = dan * rec["Kr"][t]
-        da_ih = np.concatenate((dar, daz, dan), axis=-1)
-        da_hh = np.concatenate((dar, daz, dan * rec["gates"]["r"][t]), axis=-1)
+        da_ih = np.concatenate((dar, daz, dan), axis=-1, out=_slot(out, 0))
+        da_hh = np.concatenate((dar, daz, dan * rec["gates"]["r"][t]), axis=-1,
+                               out=_slot(out, 1))
         dh_prev = dh * rec["gates"]["z"][t] + da_hh @ p["w_hh"]
         return (da_ih, da_hh), dh_prev, None, None
 

@@ -103,12 +103,14 @@ def bptt_pass(cell: Cell, rec: dict, p: dict, direct: np.ndarray, dh_last, dc_la
     pre-activation gradients, dL/dh_t and dL/dc_t per step, and the initial-state gradients.
     """
     T, B, H = rec["state"].shape
-    acc: dict[str, np.ndarray] = {}
-    dh_all = np.zeros((T, B, H))
-    dc_all = np.zeros((T, B, H)) if cell.has_cell_state else None
+    single = blocks == [(-1, T - 1, 0)]  # full BPTT visits every step once: write in place
+    alloc = np.empty if single else np.zeros
+    acc = {n: alloc((T, B, cell.blocks * H)) for n in cell.acc_names}
+    dh_all = alloc((T, B, H))
+    dc_all = alloc((T, B, H)) if cell.has_cell_state else None
     dh0 = np.zeros((B, H))
     dc0 = np.zeros((B, H)) if cell.has_cell_state else None
-    single = len(blocks) == 1  # full BPTT: every step is visited once, store instead of add
+    accs = [acc[n] for n in cell.acc_names]
     for lo, end, start in blocks:
         final = end == T - 1
         dh = dh_last.copy() if final and dh_last is not None else np.zeros((B, H))
@@ -116,21 +118,17 @@ def bptt_pass(cell: Cell, rec: dict, p: dict, direct: np.ndarray, dh_last, dc_la
         for t in range(end, start - 1, -1):
             if single:
                 dh = np.add(dh, direct[t], out=dh_all[t])
-            elif t > lo:
-                dh = dh + direct[t]
-            das, dh_prev, dc_prev, dc_total = cell.step(rec, p, t, dh, dc)
-            if not acc:
-                acc = {n: np.zeros((T, *d.shape))
-                       for n, d in zip(cell.acc_names, das, strict=True)}
-            for name, da in zip(cell.acc_names, das, strict=True):
-                if single:
-                    acc[name][t] = da
-                else:
-                    acc[name][t] += da
-            if not single:
+                rows = [a[t] for a in accs] + ([] if dc_all is None else [dc_all[t]])
+                _, dh_prev, dc_prev, _ = cell.step(rec, p, t, dh, dc, rows)
+            else:
+                if t > lo:
+                    dh = dh + direct[t]
+                das, dh_prev, dc_prev, dc_total = cell.step(rec, p, t, dh, dc)
+                for a, da in zip(accs, das, strict=True):
+                    a[t] += da
                 dh_all[t] += dh
-            if dc_all is not None:
-                dc_all[t] += dc_total
+                if dc_all is not None:
+                    dc_all[t] += dc_total
             dh, dc = dh_prev, dc_prev
         if start == 0:
             dh0 += dh
