@@ -29,7 +29,7 @@ if run is not None:
     c2.text_input("Unit coloured", key="w_units", help="The first unit of this list colours "
                   "the nodes (same list as on the Hidden state page).")
     unit = s.chosen_units()[0]
-    left, right = st.columns([1, 5])
+    left, right = st.columns([1.4, 5])
     with left:
         ui.chart(uv.folded_figure(s.cell), key="folded")
     with right:

@@ -46,10 +46,15 @@ def frame_steps(T: int, max_frames: int = MAX_FRAMES) -> list[int]:
 
 
 def animation_controls(names: list[str], labels: list[str] | None = None,
-                       duration: int = 80, prefix: str = "t = ", y: float = -0.2) -> dict:
-    """Layout entries for Plotly's own Play/Pause buttons and step slider (no server trips)."""
+                       duration: int = 80, prefix: str = "t = ", y: float = -0.2,
+                       redraw: bool = False) -> dict:
+    """Layout entries for Plotly's own Play/Pause buttons and step slider (no server trips).
+
+    ``redraw=True`` is needed when a frame touches a subplot holding a heatmap: plotly.js's
+    fast path (redraw False) only re-renders scatter traces and blanks the heatmap.
+    """
     labels = labels or names
-    play = {"frame": {"duration": duration, "redraw": False}, "fromcurrent": True,
+    play = {"frame": {"duration": duration, "redraw": redraw}, "fromcurrent": True,
             "transition": {"duration": 0}, "mode": "immediate"}
     pause = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate",
              "transition": {"duration": 0}}
@@ -70,7 +75,7 @@ def animation_controls(names: list[str], labels: list[str] | None = None,
             "transition": {"duration": 0},
             "steps": [{"label": lab, "method": "animate",
                        "args": [[name], {"mode": "immediate", "transition": {"duration": 0},
-                                         "frame": {"duration": 0, "redraw": False}}]}
+                                         "frame": {"duration": 0, "redraw": redraw}}]}
                       for name, lab in zip(names, labels, strict=True)],
         }],
     }

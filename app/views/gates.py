@@ -71,7 +71,8 @@ def gates_figure(panels: dict, title: str = "") -> dict:
                "data": [{"x": [t, t]} for _ in range(n)]} for t in steps]
     layout = base_layout(title or "Gates over time (rows: units)", height=150 * n + 230,
                          margin={"l": 90, "r": 60, "t": 70, "b": 150}, **layout_axes)
-    layout.update(animation_controls([str(t) for t in steps], y=-120 / (150 * n)))
+    layout.update(animation_controls([str(t) for t in steps], y=-120 / (150 * n),
+                                     redraw=True))
     return {"data": data, "layout": layout, "frames": frames}
 
 

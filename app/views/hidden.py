@@ -109,11 +109,11 @@ def hidden_figure(h: np.ndarray, units: list[int], title: str = "") -> dict:
                     matches="x"),
         yaxis2=axis("h_t of chosen units", domain=[0, 0.38], range=[lo - pad, hi + pad],
                     anchor="x2"),
-        xaxis3=axis(f"PC 1 ({var[0]:.0%} of variance)", domain=[0.72, 1], anchor="y3"),
+        xaxis3=axis(f"PC 1 ({var[0]:.0%} of variance)", domain=[0.76, 1], anchor="y3"),
         yaxis3=axis(f"PC 2 ({var[1]:.0%})", domain=[0.12, 1], anchor="x3"),
         margin={"l": 70, "r": 30, "t": 95, "b": 150},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left",
                 "font": {"size": 14}},
     )
-    layout.update(animation_controls([str(t) for t in steps], y=-0.16))
+    layout.update(animation_controls([str(t) for t in steps], y=-0.16, redraw=True))
     return {"data": data, "layout": layout, "frames": frames}

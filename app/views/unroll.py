@@ -198,7 +198,7 @@ def folded_figure(cell: str) -> dict:
          "font": {"size": 13, "color": "#c2410c"}},
     ]
     layout = base_layout("", height=380,
-                         xaxis=axis("", range=[-0.45, 2.45], visible=False),
+                         xaxis=axis("", range=[-0.45, 2.6], visible=False),
                          yaxis=axis("", range=[-0.5, 3.0], visible=False),
                          shapes=shapes, annotations=annotations,
                          margin={"l": 5, "r": 5, "t": 20, "b": 10})

@@ -47,6 +47,8 @@ def test_play_advances_frames(page):
     page.locator(".updatemenu-button", has_text="Play").first.click()
     page.wait_for_function(cursor.replace("return d", "return 5 < d"), timeout=15_000)
     page.locator(".updatemenu-button", has_text="Pause").first.click()
+    # the heatmap must survive the animation (plotly's redraw=False path blanks it)
+    assert page.locator(".js-plotly-plot .heatmaplayer image").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "browser_hidden_playing.png"))
     _local_only(page)
 

@@ -1,0 +1,114 @@
+"""How fast the app answers a slider: real Streamlit, real Chromium, wall-clock times.
+
+Starts ``streamlit run app/main.py``, opens the Hidden state page, moves the sequence-length
+slider a few times and reports the median time from the key press to the redrawn chart
+(the heatmap holds the new number of steps), at the defaults (T=50, H=32) and at T=1000,
+H=128. Also prints the JSON payload of each page's main chart. Figures, not a test.
+
+    .venv/bin/python benchmarks/app_speed.py [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.conftest import (  # noqa: E402
+    CHROME_ARGS,
+    CHROMIUM,
+    _free_port,
+    start_server,
+    wait_chart,
+)
+
+T_SLIDER = "[data-testid='stSidebar'] input[type='range'][aria-label='Sequence length T']"
+TARGETS = {"defaults": 0.300, "large": 1.5}
+
+
+def heatmap_steps(page) -> int:
+    return page.evaluate("() => document.querySelector('.js-plotly-plot').data[0].x.length")
+
+
+def time_slider(page, base: str, query: str, repeats: int) -> list[float]:
+    page.goto(f"{base}/hidden{query}")
+    wait_chart(page)
+    times = []
+    for i in range(repeats):
+        thumb = page.locator(T_SLIDER)
+        T = int(thumb.input_value())
+        key = "ArrowLeft" if i % 2 else "ArrowRight"
+        want = T - 1 if key == "ArrowLeft" else T + 1
+        thumb.focus()
+        start = time.perf_counter()
+        page.keyboard.press(key)
+        page.wait_for_function(
+            f"() => {{ const g = document.querySelector('.js-plotly-plot');"
+            f" return g && g.data && g.data[0].x.length === {want}; }}", timeout=60_000,
+            polling="raf")
+        times.append(time.perf_counter() - start)
+        page.wait_for_timeout(300)
+    return times
+
+
+def payloads() -> dict[str, int]:
+    """JSON bytes of the main chart of each page at T=1000, H=64 and T=1000, H=128."""
+    from dataclasses import replace
+
+    from app.compute import simulate
+    from app.state import Settings
+    from app.views import common, gates, gradients, hidden, unroll
+
+    out = {}
+    for H in (64, 128):
+        s = Settings(T=1000, hidden=H)
+        rnn, lstm = simulate(s), simulate(replace(s, cell="lstm"))
+        pv = lstm.passes[0][0]
+        figs = {
+            "hidden": hidden.hidden_figure(rnn.passes[0][0].h, [0, 1, 2]),
+            "gates": gates.gates_figure({**pv.gates, "c": pv.c}),
+            "gradients": gradients.norm_figure(rnn.hidden_norm[0, 0]),
+            "unroll": unroll.unroll_figure(lstm.passes, lstm.x, "lstm", "many-to-many"),
+        }
+        for name, fig in figs.items():
+            out[f"{name} T=1000 H={H}"] = common.payload_bytes(fig)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    proc = start_server(port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            for name, query in (("defaults", "?T=50&hidden=32"),
+                                ("large", "?T=999&hidden=128")):
+                times = time_slider(page, base, query, args.repeats)
+                med = statistics.median(times)
+                verdict = "ok" if med <= TARGETS[name] else "SLOWER than target"
+                print(f"slider -> redrawn chart, {name:8s} ({query[1:]}): median "
+                      f"{med * 1000:7.0f} ms over {len(times)} (target "
+                      f"{TARGETS[name] * 1000:.0f} ms, {verdict}); all: "
+                      + ", ".join(f"{t * 1000:.0f}" for t in times))
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    for name, size in payloads().items():
+        print(f"payload {name:22s} {size / 1e6:6.3f} MB")
+
+
+if __name__ == "__main__":
+    main()
