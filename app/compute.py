@@ -98,18 +98,10 @@ def simulate(s: Settings) -> Run:
     param_norms = {k: (global_norm({k: g}), global_norm({k: after[k]}))
                    for k, g in grads.params.items()}
     gamma = diagnostics.activation_gamma(net.activation)
-    singular, bound = [], []
-    for layer in range(net.num_layers):
-        blocks = diagnostics.recurrent_blocks(net, layer, 0)
-        singular.append({g: diagnostics.singular_values(w) for g, w in blocks.items()})
-        sigma = float(singular[-1]["h"][0]) if "h" in singular[-1] else None
-        if s.cell in ("rnn", "indrnn"):
-            bound.append((gamma, sigma))
-        elif s.cell == "jordan":  # y_t = phi(W_ho phi(W_hh y_{t-1} + ...)): two factors
-            who = diagnostics.singular_values(net.params[net.key("w_ho", layer, 0)])[0]
-            bound.append((gamma * gamma, sigma * float(who)))
-        else:
-            bound.append(None)
+    singular = [{g: diagnostics.singular_values(w)
+                 for g, w in diagnostics.recurrent_blocks(net, layer, 0).items()}
+                for layer in range(net.num_layers)]
+    bound = [diagnostics.pascanu_factors(net, layer, 0) for layer in range(net.num_layers)]
     passes = tuple(
         tuple(PassView(h=_f32(pt.h[:, 0]), c=_f32(None if pt.c is None else pt.c[:, 0]),
                        gates={k: _f32(v[:, 0]) for k, v in pt.gates.items()})

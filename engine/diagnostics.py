@@ -14,8 +14,9 @@ from .limits import check_int, check_positive
 from .network import Network, Trace
 
 __all__ = [
-    "activation_gamma", "gradient_decay_rate", "jacobian_norms", "lyapunov_exponent",
-    "memory_horizon", "pascanu_bound", "recurrent_blocks", "singular_values", "spectral_radius",
+    "activation_gamma", "gate_saturation", "gradient_decay_rate", "jacobian_norms",
+    "lyapunov_exponent", "memory_horizon", "pascanu_bound", "pascanu_factors", "pca_projection",
+    "recurrent_blocks", "singular_values", "spectral_radius",
 ]
 
 
@@ -172,3 +173,54 @@ def gradient_decay_rate(norms: np.ndarray) -> float:
     slope = np.polyfit(idx, logs, 1)[0]
     return float(np.exp(slope))
 
+
+
+def gate_saturation(values: np.ndarray, eps: float = 0.05) -> np.ndarray:
+    """Per step, the share of units whose sigmoid gate is within ``eps`` of 0 or 1.
+
+    ``values`` is (T, H) (or (T, B, H), pooled over the batch). A saturated gate passes almost
+    no gradient: sigma'(a) = s(1 - s) < eps.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v.reshape(v.shape[0], -1)
+    return np.mean((v < eps) | (v > 1 - eps), axis=1)
+
+
+def pca_projection(h: np.ndarray, components: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """h_t (T, H) projected on its first principal components, and each one's variance share.
+
+    Non-finite rows (an overflow) are left out of the fit and come back as NaN.
+    """
+    h = np.asarray(h, dtype=np.float64).reshape(np.shape(h)[0], -1)
+    ok = np.isfinite(h).all(axis=1)
+    proj = np.full((h.shape[0], components), np.nan)
+    share = np.zeros(components)
+    if ok.sum() < 2:
+        return proj, share
+    centred = h[ok] - h[ok].mean(axis=0)
+    if not np.any(centred):
+        proj[ok] = 0.0
+        return proj, share
+    u, sv, _ = np.linalg.svd(centred, full_matrices=False)
+    k = min(components, sv.size)
+    proj[ok] = 0.0
+    proj[ok, :k] = u[:, :k] * sv[:k]
+    share[:k] = (sv**2 / np.sum(sv**2))[:k]
+    return proj, share
+
+
+def pascanu_factors(net: Network, layer: int = 0, direction: int = 0):
+    """(gamma, sigma) with ||dstate_t/dstate_{t-k}|| <= (gamma * sigma)^k, or None for gated cells.
+
+    Elman and IndRNN: gamma = max|phi'|, sigma = sigma_max(W_hh) (IndRNN: max |u|). Jordan:
+    y_t = phi(W_ho phi(W_hh y_{t-1} + ...)), so gamma^2 and sigma_max(W_ho) sigma_max(W_hh).
+    The LSTM and GRU have no such bound: their gates multiply the path.
+    """
+    if net.cell.name in ("lstm", "gru"):
+        return None
+    gamma = activation_gamma(net.activation)
+    sigma = float(singular_values(recurrent_blocks(net, layer, direction)["h"])[0])
+    if net.cell.name == "jordan":
+        who = net.params[net.key("w_ho", layer, direction)]
+        return gamma * gamma, sigma * float(singular_values(who)[0])
+    return gamma, sigma

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app import compute, ui
 from app.views import gates as gv
+from engine import diagnostics
 
 s = ui.settings()
 ui.header(
@@ -37,7 +38,7 @@ else:
         for col, (name, values) in zip(cols, [(g, v) for g, v in pv.gates.items()
                                               if g in gv.SIGMOID_GATES], strict=True):
             col.metric(f"{gv.GATE_NAMES[name]} saturated",
-                       f"{float(np.mean(gv.saturation_share(values))):.0%}",
+                       f"{float(np.mean(diagnostics.gate_saturation(values, gv.SATURATION))):.0%}",
                        help="Share of (unit, step) values below 0.05 or above 0.95.")
         direction = ", forward direction" if s.bidir else ""
         ui.chart(gv.gates_figure(panels, title=f"Gates of layer {layer}{direction}"),

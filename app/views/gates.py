@@ -16,18 +16,13 @@ from app.views.common import (
     masked,
 )
 from app.views.hidden import MAX_CELLS, heatmap_trace
+from engine import diagnostics
 
 SIGMOID_GATES = ("i", "f", "o", "r", "z")  # live in (0, 1)
 GATE_NAMES = {"i": "input gate i_t", "f": "forget gate f_t", "g": "candidate g_t",
               "o": "output gate o_t", "c": "cell state c_t", "r": "reset gate r_t",
               "z": "update gate z_t", "n": "candidate n_t"}
 SATURATION = 0.05  # a sigmoid gate below 0.05 or above 0.95 counts as saturated (shut/open)
-
-
-def saturation_share(values: np.ndarray, eps: float = SATURATION) -> np.ndarray:
-    """Per step, the share of units whose gate is within eps of 0 or 1 (a display statistic)."""
-    v = np.asarray(values, dtype=np.float64)
-    return np.mean((v < eps) | (v > 1 - eps), axis=1)
 
 
 def gates_figure(panels: dict, title: str = "") -> dict:
@@ -83,7 +78,7 @@ def saturation_figure(gates: dict) -> dict:
     for name, values in gates.items():
         if name not in SIGMOID_GATES:
             continue
-        share = saturation_share(values)
+        share = diagnostics.gate_saturation(values, SATURATION)
         data.append({"type": "scatter", "mode": "lines", "x": list(range(share.size)),
                      "y": masked(np.round(share, 4)), "name": GATE_NAMES[name],
                      "line": {"width": 3, "color": colors[name]}})

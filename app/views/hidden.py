@@ -16,27 +16,11 @@ from app.views.common import (
     frame_steps,
     masked,
 )
+from engine import diagnostics
 
 MAX_CELLS = 130_000  # heatmap cells sent at most; longer runs are strided in time
 LINE_COLORS = ("#2563eb", "#c2410c", "#059669", "#7c3aed", "#db2777", "#0891b2", "#65a30d",
                "#b45309")
-
-
-def pca2(h: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
-    """Project h_t (T, H) on its first two principal components; share of variance each.
-
-    A view of the data, not a result of the model: it only rotates and drops axes.
-    """
-    h = np.nan_to_num(np.asarray(h, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    centred = h - h.mean(axis=0)
-    if h.shape[0] < 2 or not np.any(centred):
-        return np.zeros((h.shape[0], 2)), (0.0, 0.0)
-    u, sv, _ = np.linalg.svd(centred, full_matrices=False)
-    proj = u[:, :2] * sv[:2]
-    if proj.shape[1] < 2:
-        proj = np.hstack([proj, np.zeros((h.shape[0], 1))])
-    var = sv ** 2 / np.sum(sv ** 2)
-    return proj, (float(var[0]), float(var[1]) if var.size > 1 else 0.0)
 
 
 def heatmap_trace(z: np.ndarray, x: list[int], name: str, zmax: float | None = None,
@@ -62,7 +46,7 @@ def hidden_figure(h: np.ndarray, units: list[int], title: str = "") -> dict:
     stride = max(1, math.ceil(T * U / MAX_CELLS))
     cols = list(range(0, T, stride))
     units = [u for u in units if u < U] or [0]
-    proj, var = pca2(h)
+    proj, var = diagnostics.pca_projection(h)
     steps = frame_steps(T)
 
     data = [heatmap_trace(h[cols].T, cols, "h", colorbar_title="h")]

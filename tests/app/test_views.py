@@ -10,6 +10,7 @@ import pytest
 from app.compute import simulate
 from app.state import Settings
 from app.views import chaos, common, gates, gradients, hidden, unroll
+from engine import diagnostics
 
 BIG = Settings(T=1000, hidden=64)
 MB = 1_000_000
@@ -90,7 +91,7 @@ def test_gates_figure_payload_and_panels(big_lstm):
     fig = gates.gates_figure(panels)
     assert sum(t["type"] == "heatmap" for t in fig["data"]) == 5
     assert common.payload_bytes(fig) < MB
-    share = gates.saturation_share(np.array([[0.01, 0.5], [0.99, 0.97]]))
+    share = diagnostics.gate_saturation(np.array([[0.01, 0.5], [0.99, 0.97]]))
     assert share.tolist() == [0.5, 1.0]
 
 

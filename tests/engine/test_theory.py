@@ -158,3 +158,30 @@ def test_recurrent_blocks_and_spectra():
         assert abs(diagnostics.spectral_radius(w) - 2.0) < 1e-10
     ind = Network("indrnn", 2, 3)
     assert diagnostics.recurrent_blocks(ind)["h"].shape == (3, 3)
+
+
+def test_jordan_bound_holds_on_the_output_state():
+    """Jordan's state y: ||dy_T/dy_t|| <= (gamma^2 sigma(W_ho) sigma(W_hh))^(T-t)."""
+    net = Network("jordan", 2, 6, activation="sigmoid", init="gaussian", gain=2.0, seed=0)
+    trace = net.run(np.random.default_rng(0).standard_normal((30, 2)))
+    gamma, sigma = diagnostics.pascanu_factors(net)
+    assert gamma == 1 / 16
+    bound = diagnostics.pascanu_bound(gamma, sigma, 30)[::-1]
+    assert np.all(diagnostics.jacobian_norms(trace) <= bound * (1 + 1e-12))
+    assert diagnostics.pascanu_factors(Network("gru", 2, 3)) is None
+    ind = Network("indrnn", 2, 3, activation="relu")
+    assert diagnostics.pascanu_factors(ind)[1] == pytest.approx(np.max(np.abs(
+        ind.params["weight_hh_l0"])))
+
+
+def test_gate_saturation_and_pca():
+    share = diagnostics.gate_saturation(np.array([[0.01, 0.5], [0.99, 0.97]]))
+    assert share.tolist() == [0.5, 1.0]
+    rng = np.random.default_rng(0)
+    h = np.outer(np.arange(20.0), [1.0, 2.0, 0.0]) + 1e-3 * rng.standard_normal((20, 3))
+    proj, share = diagnostics.pca_projection(h)
+    assert proj.shape == (20, 2) and share[0] > 0.99
+    assert abs(np.corrcoef(proj[:, 0], np.arange(20.0))[0, 1]) > 0.999
+    h[5] = np.nan
+    proj, _ = diagnostics.pca_projection(h)
+    assert np.all(np.isnan(proj[5])) and np.all(np.isfinite(proj[6]))
