@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 PORT   ?= 8501
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench bench-train bench-app clean
 
 install: $(STAMP)
 
@@ -27,6 +27,12 @@ test: lint
 
 bench: install
 	$(PY) benchmarks/engine_speed.py
+
+bench-train: install
+	$(PY) benchmarks/train_classic.py
+
+bench-app: install
+	$(PY) benchmarks/app_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -221,21 +221,21 @@ class LSTMCell(Cell):
         act = np.empty((T, B, G))
         c, tc, h = (np.empty((T, B, H)) for _ in range(3))
         whh_t = np.ascontiguousarray(p["w_hh"].T * neg)
+        gi, gf, gg, go = (act[..., k * H:(k + 1) * H] for k in range(4))  # (T, B, H) views
         hp, cp = h0, c0
         for t in range(T):
             at = act[t]
             np.exp(np.add(xproj[t], hp @ whh_t, out=pre[t]), out=at)
             at += 1.0
             np.reciprocal(at, out=at)
-            g = at[:, 2 * H:3 * H]
+            g = gg[t]
             g *= 2.0
             g -= 1.0
             ct = c[t]
-            np.multiply(at[:, H:2 * H], cp, out=ct)
-            ct += at[:, :H] * g
-            np.tanh(ct, out=tc[t])
-            np.multiply(at[:, 3 * H:], tc[t], out=h[t])
-            hp, cp = h[t], ct
+            np.multiply(gf[t], cp, out=ct)
+            ct += gi[t] * g
+            hp = np.multiply(go[t], np.tanh(ct, out=tc[t]), out=h[t])
+            cp = ct
         pre /= neg
         gates = {n: act[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
         pres = {n: pre[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
