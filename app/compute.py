@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import streamlit as st
 
+from app import trained
 from app.state import Settings
 from engine import Network, clip_by_norm, clip_by_value, diagnostics, global_norm
 from engine.signals import encode_text, loss_seed, make_signal
@@ -76,13 +77,23 @@ def _f32(a):
 
 
 def simulate(s: Settings) -> Run:
-    """Forward, backward (full and truncated), clipping and spectra for one setting."""
-    x, vocab = signal_for(s)
+    """Forward, backward (full and truncated), clipping and spectra for one setting.
+
+    With ``s.weights`` the Training lab's trained network runs on one sequence of its task
+    instead of a freshly built network on the sidebar's signal.
+    """
     notices = []
-    if x.shape[0] < s.T:
-        notices.append(f"The {s.signal} input has {x.shape[0]} steps, so T = {x.shape[0]} "
-                       f"here (not {s.T}).")
-    net = build_network(s, x.shape[1])
+    entry = trained.lookup(s.weights)
+    if s.weights and entry is None:
+        raise ValueError("the trained weights are no longer on the server; train again")
+    if entry is not None:
+        x, vocab, net = entry.x, (), entry.network
+    else:
+        x, vocab = signal_for(s)
+        if x.shape[0] < s.T:
+            notices.append(f"The {s.signal} input has {x.shape[0]} steps, so T = "
+                           f"{x.shape[0]} here (not {s.T}).")
+        net = build_network(s, x.shape[1])
     trace = net.run(x)
     seed = loss_seed(trace.output.shape, s.loss)
     grads = trace.backward(seed)
@@ -123,7 +134,8 @@ def cached_simulate(s: Settings) -> Run:
 
 def compare_cells(s: Settings, cells=("rnn", "lstm", "gru")) -> dict:
     """||dL/dh_t|| of the first layer, forward direction, per cell on the same input and seed."""
-    return {c: cached_simulate(replace(s.physics(), cell=c)).hidden_norm[0, 0] for c in cells}
+    fresh = replace(s.physics(), weights="")  # freshly built cells, not the trained one
+    return {c: cached_simulate(replace(fresh, cell=c)).hidden_norm[0, 0] for c in cells}
 
 
 def chaos_point(value: float, by: str, hidden: int, x: np.ndarray, seed: int) -> tuple:

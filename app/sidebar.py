@@ -10,6 +10,7 @@ from dataclasses import fields
 
 import streamlit as st
 
+from app import trained
 from app.state import (
     CHOICES,
     FLOAT_RANGES,
@@ -43,11 +44,37 @@ def _init_session() -> None:
 
 
 def _keep_page_widgets() -> None:
-    """Page widgets vanish from session_state on pages that don't draw them; re-store them."""
+    """Page widgets vanish from session_state on pages that don't draw them; re-store them.
+
+    The Training lab's value widgets (``tr_*``) too, so its setup survives a visit elsewhere.
+    """
     ss = st.session_state
-    for key in PAGE_KEYS:
+    for key in list(PAGE_KEYS) + [k for k in list(ss) if str(k).startswith("tr_")]:
         if key in ss:
             ss[key] = ss[key]
+
+
+def _clear_weights() -> None:
+    st.session_state["w_weights"] = ""
+
+
+def _trained_network(notices: list[str]) -> trained.Trained | None:
+    """The Training lab's network, if the settings name one: its shape fixes the controls."""
+    ss = st.session_state
+    token = ss.get("w_weights") or ""
+    entry = trained.lookup(token)
+    if token and entry is None:
+        notices.append("The trained weights in this link are no longer on the server (it "
+                       "restarted, or they were replaced); showing a freshly built network. "
+                       "Train again in the Training lab and press Inspect.")
+        ss["w_weights"] = ""
+        return None
+    if entry is not None:
+        net = entry.network
+        ss["w_cell"], ss["w_hidden"] = net.cell_name, net.hidden_size
+        ss["w_layers"], ss["w_bidir"] = net.num_layers, net.bidirectional
+        ss["w_act"], ss["w_T"] = net.activation, int(entry.x.shape[0])
+    return entry
 
 
 def _on_upload() -> None:
@@ -63,35 +90,44 @@ def render() -> tuple[Settings, list[str]]:
     _keep_page_widgets()
     ss = st.session_state
     sb = st.sidebar
+    early: list[str] = []
+    entry = _trained_network(early)
+    fixed = entry is not None  # a trained network fixes its shape, weights and input
     sb.markdown("### Network")
-    sb.selectbox("Cell", CHOICES["cell"], key="w_cell", format_func=CELL_LABELS.get)
+    if fixed:
+        sb.info(f"Trained weights: {entry.label} on the {entry.task} task (T = "
+                f"{entry.seq_len}, seed {entry.seed}); its input is one sequence of that "
+                "task.")
+        sb.button("Clear trained weights", key="w_clear_weights", on_click=_clear_weights)
+    sb.selectbox("Cell", CHOICES["cell"], key="w_cell", format_func=CELL_LABELS.get,
+                 disabled=fixed)
     gated = ss["w_cell"] in ("lstm", "gru")
-    sb.selectbox("Activation φ", CHOICES["act"], key="w_act", disabled=gated,
+    sb.selectbox("Activation φ", CHOICES["act"], key="w_act", disabled=gated or fixed,
                  help="LSTM and GRU fix their own: sigmoid gates, tanh candidates.")
-    sb.slider("Hidden size H", *INT_RANGES["hidden"], key="w_hidden")
+    sb.slider("Hidden size H", *INT_RANGES["hidden"], key="w_hidden", disabled=fixed)
     c1, c2 = sb.columns(2)
-    c1.slider("Layers", *INT_RANGES["layers"], key="w_layers")
-    c2.toggle("Bidirectional", key="w_bidir")
-    sb.slider("Sequence length T", *INT_RANGES["T"], key="w_T")
+    c1.slider("Layers", *INT_RANGES["layers"], key="w_layers", disabled=fixed)
+    c2.toggle("Bidirectional", key="w_bidir", disabled=fixed)
+    sb.slider("Sequence length T", *INT_RANGES["T"], key="w_T", disabled=fixed)
 
     sb.markdown("### Initialisation")
-    sb.selectbox("Scheme", CHOICES["init"], key="w_init")
-    sb.radio("Scale by", SCALES, key="w_scale", horizontal=True)
+    sb.selectbox("Scheme", CHOICES["init"], key="w_init", disabled=fixed)
+    sb.radio("Scale by", SCALES, key="w_scale", horizontal=True, disabled=fixed)
     if ss["w_scale"] == SCALES[0]:
-        sb.slider("Gain g", *FLOAT_RANGES["gain"], step=0.01, key="w_gain")
+        sb.slider("Gain g", *FLOAT_RANGES["gain"], step=0.01, key="w_gain", disabled=fixed)
     else:
         sb.slider("Spectral radius ρ of W_hh", 0.01, FLOAT_RANGES["radius"][1], step=0.01,
-                  key="w_radius")
-    sb.number_input("Seed", *INT_RANGES["seed"], step=1, key="w_seed")
+                  key="w_radius", disabled=fixed)
+    sb.number_input("Seed", *INT_RANGES["seed"], step=1, key="w_seed", disabled=fixed)
 
     sb.markdown("### Input and loss")
     sb.selectbox("Input signal", CHOICES["signal"], key="w_signal",
-                 format_func=SIGNAL_LABELS.get)
-    if ss["w_signal"] == "text":
+                 format_func=SIGNAL_LABELS.get, disabled=fixed)
+    if ss["w_signal"] == "text" and not fixed:
         sb.text_input("Text", key="w_text", max_chars=500)
         sb.radio("Characters as", CHOICES["encoding"], key="w_encoding", horizontal=True,
                  format_func={"onehot": "one-hot", "code": "code"}.get)
-    elif ss["w_signal"] == "sequence":
+    elif ss["w_signal"] == "sequence" and not fixed:
         sb.text_area("One value or vector per line", key="w_seq", height=110)
         sb.file_uploader("...or upload a CSV", type=["csv", "txt"], key="w_upload",
                          on_change=_on_upload)
@@ -110,4 +146,4 @@ def render() -> tuple[Settings, list[str]]:
     settings, notices = Settings.validated(raw)
     if settings == ss.get("url_settings"):
         notices = list(ss.get("url_notices", [])) + notices
-    return settings, notices
+    return settings, early + notices

@@ -26,7 +26,7 @@ FLOAT_RANGES = {"gain": (0.01, 10.0), "radius": (0.0, 10.0), "threshold": (0.001
 CHOICES = {"cell": tuple(CELLS), "act": tuple(ACTIVATIONS), "init": tuple(INITS),
            "signal": SIGNALS, "encoding": ENCODINGS, "loss": LOSS_WHERE, "clip": CLIPS,
            "arch": ARCHS}
-TEXT_LIMITS = {"text": MAX_TEXT, "seq": MAX_SEQ, "units": 60}
+TEXT_LIMITS = {"text": MAX_TEXT, "seq": MAX_SEQ, "units": 60, "weights": 32}
 PAGE_ONLY = ("arch", "layer", "units")  # fields that do not change what the engine computes
 
 
@@ -55,6 +55,7 @@ class Settings:
     arch: str = "many-to-many"
     layer: int = 0  # which layer the hidden/gate/gradient views show
     units: str = "0,1,2"  # units drawn as lines on the hidden-state page
+    weights: str = ""  # token of a trained network from the Training lab ("" = build one)
 
     # --- derived -----------------------------------------------------------------------
     @property
@@ -189,6 +190,9 @@ def _coerce(name: str, value, default, notices: list[str]):
             return default
         return text
     text = str(value)
+    if name == "weights" and not all(ch in "0123456789abcdef" for ch in text):
+        notices.append(f"weights={_show(value)} is not a trained-weights token; ignoring it.")
+        return default
     limit = TEXT_LIMITS[name]
     if len(text) > limit:
         notices.append(f"{name} is {len(text)} characters long; keeping the first {limit}.")

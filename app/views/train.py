@@ -1,0 +1,121 @@
+"""Training lab figures: loss, gradient norm before/after clipping, the latest ||dL/dh_t||
+snapshot, and the echo state network's prediction. Pure functions of the runs' numbers.
+
+Each run is a dict ``{"label", "color", "loss", "before", "after", "clipped", "blowup"}``
+(``blowup``: the step whose loss was inf/NaN, or None). Long curves are thinned to
+``MAX_POINTS`` per series so a live redraw every second stays small.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from app.views.common import axis, base_layout, masked, positive
+
+MAX_POINTS = 600
+BASELINE = "#64748b"
+
+
+def thin(values: list, max_points: int = MAX_POINTS) -> tuple[list[int], list]:
+    """Every k-th step (and the last) so a series has at most ``max_points`` points."""
+    n = len(values)
+    if n == 0:
+        return [], []
+    stride = max(1, math.ceil(n / max_points))
+    idx = list(range(0, n, stride))
+    if idx[-1] != n - 1:
+        idx.append(n - 1)
+    return idx, [values[i] for i in idx]
+
+
+def _blowup_marker(run: dict, y: float | None) -> dict | None:
+    if run.get("blowup") is None:
+        return None
+    return {"type": "scatter", "mode": "markers+text", "x": [run["blowup"]],
+            "y": [y], "marker": {"symbol": "x", "size": 16, "color": "#dc2626",
+                                 "line": {"width": 3}},
+            "text": [f"  loss = inf at step {run['blowup']}"], "textposition": "middle right",
+            "textfont": {"color": "#dc2626", "size": 14},
+            "name": f"{run['label']}: exploded", "showlegend": False, "hoverinfo": "text"}
+
+
+def _last_finite(values: list) -> float | None:
+    for v in reversed(masked(values)):
+        if v is not None and v > 0:
+            return v
+    return None
+
+
+def loss_figure(runs: list[dict], baseline: float | None, baseline_note: str = "",
+                total_steps: int | None = None, height: int = 420) -> dict:
+    """Training loss per run (log scale), the memoryless baseline as a dashed line."""
+    data = []
+    for run in runs:
+        x, y = thin(run["loss"])
+        data.append({"type": "scatter", "mode": "lines", "x": x, "y": positive(y),
+                     "name": run["label"], "line": {"color": run["color"], "width": 2.5}})
+        marker = _blowup_marker(run, _last_finite(run["loss"]) or baseline)
+        if marker:
+            data.append(marker)
+    xmax = max([total_steps or 0] + [len(r["loss"]) for r in runs]) or 1
+    if baseline is not None:
+        data.append({"type": "scatter", "mode": "lines", "x": [0, xmax - 1],
+                     "y": [baseline, baseline], "name": f"baseline {baseline:.4g}",
+                     "line": {"color": BASELINE, "dash": "dash", "width": 2},
+                     "hovertext": baseline_note, "hoverinfo": "text+y"})
+    layout = base_layout("Training loss (log scale)", height=height,
+                         xaxis=axis("training step", range=[0, max(xmax - 1, 1)]),
+                         yaxis=axis("loss", type="log"))
+    return {"data": data, "layout": layout}
+
+
+def grad_figure(runs: list[dict], total_steps: int | None = None, height: int = 420) -> dict:
+    """Global gradient norm per step: before clipping (solid) and after (dotted)."""
+    data = []
+    for run in runs:
+        x, before = thin(run["before"])
+        data.append({"type": "scatter", "mode": "lines", "x": x, "y": positive(before),
+                     "name": f"{run['label']} before", "legendgroup": run["label"],
+                     "line": {"color": run["color"], "width": 2}})
+        if run.get("clipped"):
+            x, after = thin(run["after"])
+            data.append({"type": "scatter", "mode": "lines", "x": x, "y": positive(after),
+                         "name": "after clipping", "legendgroup": run["label"],
+                         "line": {"color": run["color"], "width": 2, "dash": "dot"},
+                         "opacity": 0.8})
+        marker = _blowup_marker(run, _last_finite(run["before"]))
+        if marker:
+            data.append(marker)
+    xmax = max([total_steps or 0] + [len(r["before"]) for r in runs]) or 1
+    layout = base_layout("Gradient norm ‖∇θ L‖ (log scale)", height=height,
+                         xaxis=axis("training step", range=[0, max(xmax - 1, 1)]),
+                         yaxis=axis("‖gradient‖", type="log"))
+    return {"data": data, "layout": layout}
+
+
+def hidden_norm_figure(snaps: list[dict], height: int = 360) -> dict:
+    """``snaps``: {"label", "color", "step", "norm" (T,)}: ||dL/dh_t|| over t, log scale."""
+    data = []
+    for snap in snaps:
+        norm = np.asarray(snap["norm"], dtype=np.float64)
+        data.append({"type": "scatter", "mode": "lines", "x": list(range(len(norm))),
+                     "y": positive(norm), "name": f"{snap['label']} (step {snap['step']})",
+                     "line": {"color": snap["color"], "width": 2.5}})
+    layout = base_layout("Latest ‖∂L/∂h_t‖ over the sequence (layer 0, log scale)",
+                         height=height, xaxis=axis("time step t"),
+                         yaxis=axis("‖∂L/∂h_t‖", type="log", exponentformat="power"))
+    return {"data": data, "layout": layout}
+
+
+def esn_figure(prediction: np.ndarray, target: np.ndarray, height: int = 340) -> dict:
+    """One test sequence: the echo state network's next-step prediction against the target."""
+    t = list(range(len(target)))
+    data = [{"type": "scatter", "mode": "lines", "x": t, "y": masked(target), "name": "target",
+             "line": {"color": "#0f172a", "width": 2}},
+            {"type": "scatter", "mode": "lines", "x": t, "y": masked(prediction),
+             "name": "ESN prediction", "line": {"color": "#c2410c", "width": 2, "dash": "dot"}}]
+    layout = base_layout("Echo state network on a test sine (after the washout)", height=height,
+                         xaxis=axis("time step t"), yaxis=axis("value"))
+    return {"data": data, "layout": layout}
