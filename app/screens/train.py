@@ -258,6 +258,7 @@ def weights_panel(models: list, cfg: TrainConfig) -> None:
                                  file_name=f"unrolled-{mcfg.task}-{mcfg.cell}-H{mcfg.hidden}.pt",
                                  mime="application/octet-stream", key=f"download_{i}")
     c = st.columns([1, 2])
+    ss.setdefault("tr_up_cell", (ss["tr_cells"] or ["lstm"])[0])
     cell = c[0].selectbox("Upload into cell", list(training.CELL_LABELS), key="tr_up_cell",
                           format_func=training.CELL_LABELS.get)
     c[1].file_uploader("Weights file (.pt from Download), for the settings above",
@@ -276,8 +277,8 @@ def weights_panel(models: list, cfg: TrainConfig) -> None:
         except ValueError as exc:
             ss["train_upload_error"] = str(exc)
     if ss.get("train_upload_error"):
-        st.error(f"Could not load {name}: {ss['train_upload_error']}. Set the task, T, cell, "
-                 "H, layers and direction above to those the file was trained with.")
+        st.error(f"Could not load {name}: {ss['train_upload_error']}. Set the task, T, H, "
+                 "layers, direction and the cell here to those it was trained with.")
     elif ss.get("train_uploaded"):
         task = make_task(ucfg.task, ucfg.seq_len, text=ucfg.text)
         loss = ui.run_engine(evaluate, ss["train_uploaded"][2], task, ucfg.seed)

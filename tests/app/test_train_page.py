@@ -1,0 +1,147 @@
+"""The Training lab through AppTest: tiny runs, every early stop explained, Inspect hands over.
+
+``train_wait`` makes the page join its training thread before drawing: the same thread and
+the same ``engine.train.train`` call as live, just awaited so AppTest sees the end.
+"""
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from app import training
+from engine.train import TrainConfig, build, save_weights
+
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+TINY = {"tr_T": 10, "tr_hidden": 8, "tr_steps": 6, "tr_batch": 8, "tr_cells": ["lstm"]}
+
+
+def _page(**state) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.switch_page("screens/train.py")
+    at.session_state["train_wait"] = True
+    for key, value in {**TINY, **state}.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _train(at: AppTest) -> AppTest:
+    at.button(key="train_go").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _chart(at, has_trace: str) -> dict | None:
+    """The first chart with a trace whose name contains ``has_trace`` (titles may move)."""
+    for c in at.get("plotly_chart"):
+        spec = json.loads(c.proto.spec)
+        if any(has_trace in (d.get("name") or "") for d in spec["data"]):
+            return spec
+    return None
+
+
+def test_renders_with_defaults():
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.switch_page("screens/train.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == "Training lab"
+    assert at.button(key="train_go").label == "Train"
+    assert at.session_state["tr_task"] == "adding" and at.session_state["tr_steps"] == 300
+
+
+def test_short_run_of_two_cells_draws_shared_charts_and_results():
+    at = _train(_page(tr_cells=["rnn", "gru"]))
+    loss = _chart(at, "baseline")
+    names = [d["name"] for d in loss["data"]]
+    assert names[:2] == ["RNN", "GRU"] and names[-1].startswith("baseline 0.1667")
+    assert len(loss["data"][0]["x"]) == 6
+    assert loss["data"][-1]["line"]["dash"] == "dash"
+    grad = _chart(at, "RNN before")
+    assert any(d["name"] == "after clipping" for d in grad["data"])  # clipping on by default
+    snap = _chart(at, "(step 5)")  # the last step's ||dL/dh_t|| snapshot, one point per t
+    assert len(snap["data"]) == 2 and len(snap["data"][0]["x"]) == 10
+    assert at.dataframe and not at.error
+    assert {b.label for b in at.button} >= {"Inspect on the Hidden state page",
+                                            "Inspect on the Gates page"}
+
+
+def test_same_seed_same_curve():
+    cfg = TrainConfig(task="adding", seq_len=8, hidden=4, steps=4, batch=4, clip=1.0)
+    curves = []
+    for _ in range(2):
+        job = training.Job(training.variants(cfg, ["rnn"], False))
+        training.run_job(job)
+        curves.append(job.runs[0].losses)
+    assert curves[0] == curves[1] and len(curves[0]) == 4
+
+
+def test_nan_loss_stops_the_run_with_a_message_and_a_marker():
+    at = _train(_page(tr_cells=["rnn"], tr_opt="sgd", tr_lr=10.0, tr_clip="none",
+                      tr_steps=60))
+    assert at.error and "loss became" in at.error[0].value
+    assert "turn clipping on" in at.error[0].value  # not the CLI's --clip hint
+    loss = _chart(at, "baseline")
+    marker = [d for d in loss["data"] if d.get("name", "").endswith("exploded")]
+    assert marker and "loss = inf" in marker[0]["text"][0]
+    assert len(loss["data"][0]["x"]) < 60
+
+
+def test_weights_upload_of_the_wrong_shape_shows_an_error():
+    cfg, _, other = build(TrainConfig(task="adding", seq_len=10, hidden=4, cell="lstm"))
+    at = _page()
+    at.session_state["train_upload_bytes"] = ("h4.pt", save_weights(other, cfg))
+    at.run()
+    assert not at.exception
+    assert at.error and "do not fit" in at.error[0].value and "h4.pt" in at.error[0].value
+
+
+def test_weights_upload_that_fits_loads_and_evaluates():
+    cfg, _, model = build(TrainConfig(task="adding", seq_len=10, hidden=8, cell="lstm"))
+    at = _page()
+    at.session_state["train_upload_bytes"] = ("h8.pt", save_weights(model, cfg))
+    at.run()
+    assert not at.exception and not at.error
+    assert at.success and "Loaded h8.pt" in at.success[0].value
+
+
+def test_empty_uploaded_text_stops_the_language_model_with_a_message():
+    at = _page(tr_task="chars")
+    at.session_state["train_text"] = ""
+    _train(at)
+    assert at.error and "text must not be empty" in at.error[0].value
+
+
+def test_language_model_samples_text():
+    at = _train(_page(tr_task="chars", tr_steps=2, tr_prompt="Shall ", tr_length=20))
+    assert at.code and at.code[0].value.startswith("Shall ")
+    assert len(at.code[0].value) == len("Shall ") + 20
+
+
+def test_inspect_hands_the_trained_lstm_to_the_gates_page():
+    at = _train(_page())
+    at.button(key="inspect_0").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == "Gates"
+    token = at.session_state["w_weights"]
+    assert token and at.query_params["weights"] in (token, [token])
+    assert "Trained weights: LSTM" in at.sidebar.info[0].value
+    assert at.sidebar.selectbox(key="w_cell").value == "lstm"
+    assert at.sidebar.slider(key="w_hidden").value == 8
+    assert at.sidebar.slider(key="w_T").disabled
+    assert at.get("plotly_chart")
+    at.sidebar.button(key="w_clear_weights").click().run()
+    assert not at.exception and at.session_state["w_weights"] == ""
+
+
+def test_unknown_weights_token_in_the_url_is_cleared_with_a_notice():
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params["weights"] = "0123456789ab"
+    at.query_params["T"] = "10"
+    at.switch_page("screens/hidden.py")
+    at.run()
+    assert not at.exception
+    assert any("no longer on the server" in w.value for w in at.warning)
+    assert at.session_state["w_weights"] == ""
