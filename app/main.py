@@ -26,6 +26,9 @@ PAGES = [
     st.Page("screens/train.py", title="Training lab", url_path="train"),
 ]
 page = st.navigation(PAGES, position="sidebar")
+if page.url_path == "train":
+    st.sidebar.info("The Training lab has its own setup on the page. The controls below "
+                    "shape the explore pages (Inspect sends a trained network there).")
 settings, notices = sidebar.render()
 st.session_state["settings"] = settings
 if st.session_state.get("w_layer", settings.layer) != settings.layer:

@@ -178,14 +178,18 @@ def _live() -> None:
         st.rerun()  # the whole page once, to show the results
     baseline, note = _baseline(job)
     series = _series(job)
+    # while training the x axis spans the planned steps (the curve grows into it); after,
+    # it spans the steps actually run
+    span = max(r.config.steps for r in job.runs) if job.running else None
     left, right = st.columns(2)
     with left:
-        ui.chart(tv.loss_figure(series, baseline, note, job.total_steps // len(job.runs)),
-                 key="train_loss")
+        ui.chart(tv.loss_figure(series, baseline, note, span), key="train_loss")
     with right:
-        ui.chart(tv.grad_figure(series, job.total_steps // len(job.runs)), key="train_grad")
+        ui.chart(tv.grad_figure(series, span), key="train_grad")
     snaps = [{"label": r.label, "color": r.color, "step": r.snapshot_step,
               "norm": r.hidden_norm[0, 0]} for r in job.runs if r.hidden_norm is not None]
+    if any(tv.smoothing_window(len(r.losses)) > 1 for r in job.runs):
+        st.caption("Faint lines: the loss of each minibatch. Bold: its running mean.")
     if snaps:
         ui.chart(tv.hidden_norm_figure(snaps), key="train_hidden_norm")
         st.caption("‖∂L/∂h_t‖ from the engine on one training sequence, every "
@@ -207,7 +211,8 @@ def results(job: training.Job) -> None:
         if run.stopped:  # the engine's words; its CLI hint becomes the page's control
             why = run.stopped.replace("try --clip 1.0", "turn clipping on or lower the "
                                       "learning rate")
-            (st.error if run.exploded or run.error else st.warning)(f"{run.label}: {why}.")
+            bad = run.exploded or (run.error and run.state != "skipped")
+            (st.error if bad else st.warning)(f"{run.label}: {why}.")
     st.dataframe(rows, hide_index=True)
     if rows and job.runs[0].result is not None and job.runs[0].config.task != "chars":
         st.caption(f"Baseline: {make_task(job.runs[0].config.task, 2).baseline_note}.")
@@ -248,11 +253,12 @@ def weights_panel(models: list, cfg: TrainConfig) -> None:
     st.subheader("Inspect, download, upload")
     if models:
         for i, (label, mcfg, model) in enumerate(models):
-            c = st.columns([2, 1.3, 1.3])
+            c = st.columns([2, 1.7, 1.1])
             c[0].markdown(f"**{label}** on {TASK_LABELS[mcfg.task]}, T = {mcfg.seq_len}, "
                           f"H = {mcfg.hidden}")
             page = "Gates" if mcfg.cell in ("lstm", "gru") else "Hidden state"
-            if c[1].button(f"Inspect on the {page} page", key=f"inspect_{i}"):
+            if c[1].button(f"Inspect → {page}", key=f"inspect_{i}",
+                           help=f"Open the {page} page with these trained weights."):
                 _inspect(label, mcfg, model)
             c[2].download_button("Download weights", save_weights(model, mcfg),
                                  file_name=f"unrolled-{mcfg.task}-{mcfg.cell}-H{mcfg.hidden}.pt",

@@ -30,13 +30,54 @@ def thin(values: list, max_points: int = MAX_POINTS) -> tuple[list[int], list]:
     return idx, [values[i] for i in idx]
 
 
-def _blowup_marker(run: dict, y: float | None) -> dict | None:
+def smooth(values: list, window: int) -> list:
+    """Trailing mean over ``window`` steps (NaN/inf ignored): a readable trend of noisy
+    minibatch losses. Display only; the raw values are drawn faintly underneath."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size == 0 or window <= 1:
+        return masked(arr)
+    ok = np.isfinite(arr)
+    csum = np.concatenate([[0.0], np.cumsum(np.where(ok, arr, 0.0))])
+    count = np.concatenate([[0], np.cumsum(ok)])
+    hi = np.arange(1, arr.size + 1)
+    lo = np.maximum(hi - window, 0)
+    n = count[hi] - count[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (csum[hi] - csum[lo]) / n
+    return masked(np.where(n > 0, mean, np.nan))
+
+
+def smoothing_window(n: int) -> int:
+    return max(1, min(50, n // 30))
+
+
+def log_axis(series: list) -> dict:
+    """Log axis settings: 1-2-5 ticks over a few decades, plotly's own beyond (an explosion
+    spans dozens of decades, and 1-2-5 ticks there would pile up)."""
+    finite = [v for values in series for v in positive(values) if v is not None]
+    decades = math.log10(max(finite) / min(finite)) if finite else 0.0
+    return {"type": "log", "exponentformat": "power", **({"dtick": "D2"} if decades <= 3
+                                                         else {})}
+
+
+def _xmax(runs: list[dict], key: str, total_steps: int | None) -> int:
+    """Steps on the x axis: the planned run while training, else the steps run (and the
+    step that blew up)."""
+    ends = [len(r[key]) for r in runs] + [r["blowup"] + 1 for r in runs
+                                          if r.get("blowup") is not None]
+    return max([total_steps or 0] + ends) or 1
+
+
+def _blowup_marker(run: dict, y: float | None, index: int = 0) -> dict | None:
+    """A red cross at the step whose loss was inf/NaN (labels of two runs kept apart)."""
     if run.get("blowup") is None:
         return None
     return {"type": "scatter", "mode": "markers+text", "x": [run["blowup"]],
+            "cliponaxis": False,
             "y": [y], "marker": {"symbol": "x", "size": 16, "color": "#dc2626",
                                  "line": {"width": 3}},
-            "text": [f"  loss = inf at step {run['blowup']}"], "textposition": "middle right",
+            "text": [f"{run['label']}: loss = inf at step {run['blowup']}  "],
+            "textposition": ("top left", "bottom left", "middle left")[index % 3],
             "textfont": {"color": "#dc2626", "size": 14},
             "name": f"{run['label']}: exploded", "showlegend": False, "hoverinfo": "text"}
 
@@ -52,14 +93,24 @@ def loss_figure(runs: list[dict], baseline: float | None, baseline_note: str = "
                 total_steps: int | None = None, height: int = 420) -> dict:
     """Training loss per run (log scale), the memoryless baseline as a dashed line."""
     data = []
-    for run in runs:
+    for k, run in enumerate(runs):
         x, y = thin(run["loss"])
+        window = smoothing_window(len(run["loss"]))
         data.append({"type": "scatter", "mode": "lines", "x": x, "y": positive(y),
-                     "name": run["label"], "line": {"color": run["color"], "width": 2.5}})
-        marker = _blowup_marker(run, _last_finite(run["loss"]) or baseline)
+                     "name": run["label"], "legendgroup": run["label"],
+                     "showlegend": window == 1,
+                     "line": {"color": run["color"], "width": 2.5 if window == 1 else 1},
+                     "opacity": 1.0 if window == 1 else 0.3})
+        if window > 1:
+            _, trend = thin(smooth(run["loss"], window))
+            data.append({"type": "scatter", "mode": "lines", "x": x, "y": positive(trend),
+                         "name": run["label"], "legendgroup": run["label"],
+                         "hovertemplate": f"mean of {window} steps: %{{y:.4g}}<extra></extra>",
+                         "line": {"color": run["color"], "width": 3}})
+        marker = _blowup_marker(run, _last_finite(run["loss"]) or baseline, k)
         if marker:
             data.append(marker)
-    xmax = max([total_steps or 0] + [len(r["loss"]) for r in runs]) or 1
+    xmax = _xmax(runs, "loss", total_steps)
     if baseline is not None:
         data.append({"type": "scatter", "mode": "lines", "x": [0, xmax - 1],
                      "y": [baseline, baseline], "name": f"baseline {baseline:.4g}",
@@ -67,14 +118,14 @@ def loss_figure(runs: list[dict], baseline: float | None, baseline_note: str = "
                      "hovertext": baseline_note, "hoverinfo": "text+y"})
     layout = base_layout("Training loss (log scale)", height=height,
                          xaxis=axis("training step", range=[0, max(xmax - 1, 1)]),
-                         yaxis=axis("loss", type="log"))
+                         yaxis=axis("loss", **log_axis([r["loss"] for r in runs])))
     return {"data": data, "layout": layout}
 
 
 def grad_figure(runs: list[dict], total_steps: int | None = None, height: int = 420) -> dict:
     """Global gradient norm per step: before clipping (solid) and after (dotted)."""
     data = []
-    for run in runs:
+    for k, run in enumerate(runs):
         x, before = thin(run["before"])
         data.append({"type": "scatter", "mode": "lines", "x": x, "y": positive(before),
                      "name": f"{run['label']} before", "legendgroup": run["label"],
@@ -85,13 +136,14 @@ def grad_figure(runs: list[dict], total_steps: int | None = None, height: int = 
                          "name": "after clipping", "legendgroup": run["label"],
                          "line": {"color": run["color"], "width": 2, "dash": "dot"},
                          "opacity": 0.8})
-        marker = _blowup_marker(run, _last_finite(run["before"]))
+        marker = _blowup_marker(run, _last_finite(run["before"]), k)
         if marker:
             data.append(marker)
-    xmax = max([total_steps or 0] + [len(r["before"]) for r in runs]) or 1
+    xmax = _xmax(runs, "before", total_steps)
     layout = base_layout("Gradient norm ‖∇θ L‖ (log scale)", height=height,
                          xaxis=axis("training step", range=[0, max(xmax - 1, 1)]),
-                         yaxis=axis("‖gradient‖", type="log"))
+                         yaxis=axis("‖gradient‖", **log_axis([r["before"] for r in runs]
+                                                              + [r["after"] for r in runs])))
     return {"data": data, "layout": layout}
 
 

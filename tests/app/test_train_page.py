@@ -64,8 +64,7 @@ def test_short_run_of_two_cells_draws_shared_charts_and_results():
     snap = _chart(at, "(step 5)")  # the last step's ||dL/dh_t|| snapshot, one point per t
     assert len(snap["data"]) == 2 and len(snap["data"][0]["x"]) == 10
     assert at.dataframe and not at.error
-    assert {b.label for b in at.button} >= {"Inspect on the Hidden state page",
-                                            "Inspect on the Gates page"}
+    assert {b.label for b in at.button} >= {"Inspect → Hidden state", "Inspect → Gates"}
 
 
 def test_same_seed_same_curve():
