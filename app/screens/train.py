@@ -45,6 +45,7 @@ NEXT_STEP = ("sine", "chars")  # a backward pass would see the answer: no bidire
 LRS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BATCHES = (1, 4, 8, 16, 32, 64, 128, 256)
 HIDDENS = (4, 8, 16, 32, 64, 128)
+ESN_MIN_T = 60  # the washout takes 10 steps: leave a few periods to see
 MAX_UPLOAD = 4 * MAX_TEXT_CHARS  # bytes: bigger files are refused before decoding
 DEFAULTS = {"tr_task": "adding", "tr_T": 50, "tr_cells": ["rnn", "lstm"], "tr_noclip": False,
             "tr_hidden": 32, "tr_layers": 1, "tr_bidir": False, "tr_act": "tanh",
@@ -192,9 +193,10 @@ def _live() -> None:
         st.caption("Faint lines: the loss of each minibatch. Bold: its running mean.")
     if snaps:
         ui.chart(tv.hidden_norm_figure(snaps), key="train_hidden_norm")
-        st.caption("‖∂L/∂h_t‖ from the engine on one training sequence, every "
-                   f"{job.runs[0].config.snapshot_every} steps. A steep fall towards t = 0 "
-                   "is the vanishing gradient: early steps barely learn.")
+        every = job.runs[0].config.snapshot_every
+        st.caption("‖∂L/∂h_t‖ from the engine on one training sequence, "
+                   f"{'at every step' if every == 1 else f'every {every} steps'}. A steep "
+                   "fall towards t = 0 is the vanishing gradient: early steps barely learn.")
 
 
 def results(job: training.Job) -> None:
@@ -254,8 +256,8 @@ def weights_panel(models: list, cfg: TrainConfig) -> None:
     if models:
         for i, (label, mcfg, model) in enumerate(models):
             c = st.columns([2, 1.7, 1.1])
-            c[0].markdown(f"**{label}** on {TASK_LABELS[mcfg.task]}, T = {mcfg.seq_len}, "
-                          f"H = {mcfg.hidden}")
+            c[0].markdown(f"**{label}** on {TASK_LABELS[mcfg.task]}, T\u00a0=\u00a0"
+                          f"{mcfg.seq_len}, H\u00a0=\u00a0{mcfg.hidden}")
             page = "Gates" if mcfg.cell in ("lstm", "gru") else "Hidden state"
             if c[1].button(f"Inspect → {page}", key=f"inspect_{i}",
                            help=f"Open the {page} page with these trained weights."):
@@ -328,12 +330,13 @@ def esn_panel(job: training.Job | None) -> None:
         st.markdown("Jaeger (2001): keep a random tanh RNN fixed with its W_hh scaled to "
                     "spectral radius ρ (below 1: the echo state property, as a rule of "
                     "thumb) and fit only a linear read-out by ridge regression. No "
-                    "backpropagation through time at all. Task: next-step sine, length T "
-                    "from the setup above.")
+                    "backpropagation through time at all. Task: next-step sine, "
+                    f"T = {max(int(ss['tr_T']), ESN_MIN_T)} (the setup's T, at least "
+                    f"{ESN_MIN_T}: the first 10 steps are a washout).")
         c = st.columns(2)
         c[0].slider("Spectral radius ρ", 0.1, 1.5, key="tr_radius", step=0.05)
         c[1].select_slider("Reservoir size", (25, 50, 100, 200), key="tr_esn_hidden")
-        T = max(int(ss["tr_T"]), 60)  # the washout takes 10 steps: show a few periods
+        T = max(int(ss["tr_T"]), ESN_MIN_T)
         res = ui.run_engine(_esn, T, int(ss["tr_esn_hidden"]), float(ss["tr_radius"]),
                             int(ss["tr_seed"]))
         if res is None:

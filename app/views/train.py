@@ -53,11 +53,12 @@ def smoothing_window(n: int) -> int:
 
 def log_axis(series: list) -> dict:
     """Log axis settings: 1-2-5 ticks over a few decades, plotly's own beyond (an explosion
-    spans dozens of decades, and 1-2-5 ticks there would pile up)."""
+    spans dozens of decades, and 1-2-5 ticks there would pile up; within one decade
+    1-2-5 ticks may leave no label at all)."""
     finite = [v for values in series for v in positive(values) if v is not None]
     decades = math.log10(max(finite) / min(finite)) if finite else 0.0
-    return {"type": "log", "exponentformat": "power", **({"dtick": "D2"} if decades <= 3
-                                                         else {})}
+    ticks = {"dtick": "D2"} if 1 <= decades <= 3 else {}  # plotly's own below one decade
+    return {"type": "log", "exponentformat": "power", **ticks}
 
 
 def _xmax(runs: list[dict], key: str, total_steps: int | None) -> int:

@@ -144,3 +144,12 @@ def test_unknown_weights_token_in_the_url_is_cleared_with_a_notice():
     assert not at.exception
     assert any("no longer on the server" in w.value for w in at.warning)
     assert at.session_state["w_weights"] == ""
+
+
+def test_weights_token_round_trips_and_a_hostile_one_is_refused():
+    from app.state import Settings
+
+    s, notices = Settings.from_query({"weights": "0123456789ab"})
+    assert s.weights == "0123456789ab" and notices == []
+    s, notices = Settings.from_query({"weights": "<script>"})
+    assert s.weights == "" and "not a trained-weights token" in notices[0]
