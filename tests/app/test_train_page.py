@@ -153,3 +153,17 @@ def test_weights_token_round_trips_and_a_hostile_one_is_refused():
     assert s.weights == "0123456789ab" and notices == []
     s, notices = Settings.from_query({"weights": "<script>"})
     assert s.weights == "" and "not a trained-weights token" in notices[0]
+
+
+def test_every_explore_page_draws_a_trained_deep_bidirectional_gru():
+    at = _train(_page(tr_task="copy", tr_cells=["gru"], tr_layers=2, tr_bidir=True,
+                      tr_steps=2, tr_hidden=4))
+    at.button(key="inspect_0").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.sidebar.slider(key="w_T").value == 30  # the copy task: T + 20 steps
+    for page in ("screens/unroll.py", "screens/hidden.py", "screens/gradients.py",
+                 "screens/chaos.py", "screens/gates.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.message for e in at.exception])
+        assert at.get("plotly_chart"), page
+        assert "Trained weights: GRU" in at.sidebar.info[0].value
