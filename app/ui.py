@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import html
+
+import plotly.graph_objects as go
 import streamlit as st
 
 from app.state import DEFAULTS, Settings
+from app.views.common import TITLE_PX
+
+# KaTeX blocks never cut off: a long equation scrolls inside its column instead of
+# overflowing it (the layout keeps them short enough at 1280 and 1920 px). Chart titles are
+# page text above the chart: they wrap in narrow columns instead of being clipped by Plotly.
+STYLE = """<style>
+[data-testid="stMarkdownContainer"] .katex-display { overflow-x: auto; overflow-y: hidden;
+  padding: 2px 6px; margin: 0.4em 0; }
+.unrolled-chart-title { font-size: 1.3rem; font-weight: 600; line-height: 1.3;
+  color: #0f172a; margin: 0.4rem 0 0 0.2rem; }
+</style>"""
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True,
                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
@@ -35,6 +49,7 @@ def settings() -> Settings:
 
 def header(title: str, text: str, s: Settings, extra_latex: tuple = ()) -> None:
     """Title, one plain paragraph, and the cell's equations in the charts' symbols."""
+    st.markdown(STYLE, unsafe_allow_html=True)
     st.title(title)
     left, right = st.columns([1, 1], gap="medium")
     left.markdown(text)
@@ -47,7 +62,45 @@ def header(title: str, text: str, s: Settings, extra_latex: tuple = ()) -> None:
             st.caption(f"{s.cell.upper()} cell, φ = {s.act}")
 
 
+class CheckedFigure(go.Figure):
+    """A figure dict that st.plotly_chart sends as it is.
+
+    Given a plain dict, st.plotly_chart rebuilds it as a validated ``go.Figure`` (every trace
+    and every animation frame as objects) and converts it back: 40-250 ms per chart, the
+    largest part of a rerun. Given a ``go.Figure`` it only calls ``to_dict()``. This class
+    is a ``go.Figure`` whose ``to_dict()`` is the dict itself; the builders' output is
+    validated by ``go.Figure(**fig)`` in tests/app/test_views.py instead.
+    """
+
+    def __init__(self, fig: dict):  # noqa: D107 - no BaseFigure set-up: nothing to build
+        self._spec = fig
+
+    def to_dict(self) -> dict:
+        return self._spec
+
+    def __repr__(self) -> str:
+        return f"CheckedFigure({len(self._spec.get('data', []))} traces)"
+
+
 def chart(fig: dict, key: str, height: int | None = None) -> None:
+    """The figure's title as page text (it wraps), then the figure without its title band.
+
+    Builders keep ``TITLE_PX`` at the top for the title; taking it out of both the height
+    and the top margin leaves the plot area, and so the pixel layout of the legend and the
+    animation controls, unchanged.
+    """
+    layout = dict(fig.get("layout", {}))
+    title = (layout.get("title") or {}).get("text", "")
+    if title:
+        st.markdown(f'<div class="unrolled-chart-title">{html.escape(title)}</div>',
+                    unsafe_allow_html=True)
+        margin = dict(layout["margin"])
+        if margin.get("t", 0) >= TITLE_PX:
+            margin["t"] -= TITLE_PX
+            layout["height"] -= TITLE_PX
+        layout["margin"] = margin
+    layout.pop("title", None)
+    fig = CheckedFigure({**fig, "layout": layout})
     st.plotly_chart(fig, key=key, config=PLOT_CONFIG, height=height or "content",
                     theme=None)
 

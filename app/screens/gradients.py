@@ -11,6 +11,14 @@ from app import compute, ui
 from app.views import gradients as gv
 from engine import diagnostics
 
+
+def _num(v: float) -> str:
+    """Two decimals for everyday sizes, three significant digits (or inf) otherwise."""
+    if not math.isfinite(v):
+        return str(v)
+    return f"{v:.2f}" if 0.01 <= abs(v) < 1000 else f"{v:.3g}"
+
+
 s = ui.settings()
 ui.header(
     "Gradients through time",
@@ -50,13 +58,15 @@ if run is not None:
     m2.metric("Change per step back", "n/a" if not math.isfinite(decay) else f"× {decay:.3g}",
               help="Geometric mean factor per step (engine.diagnostics.gradient_decay_rate); "
                    "below 1 the gradient vanishes, above 1 it explodes.")
-    m3.metric("γ · σ_max", "n/a (gated cell)" if b is None else f"{b[0] * b[1]:.3g}",
+    m3.metric("γ · σ_max", "n/a" if b is None else f"{b[0] * b[1]:.3g}",
               help="Pascanu's bound is (γ·σ_max)^k: below 1 it proves vanishing; above 1 it "
-                   "proves nothing.")
-    m4.metric("Gradient norm" + ("" if s.clip == "none" else f", clipped by {s.clip}"),
-              f"{run.norm_before:.3g}" + ("" if s.clip == "none" else f" → {run.norm_after:.3g}"),
-              help="Global L2 norm of all weight gradients (what clip_grad_norm_ measures), "
-                   "before and after clipping.")
+                   "proves nothing. Not defined for gated cells (LSTM, GRU).")
+    clipped = None if s.clip == "none" else f"→ {_num(run.norm_after)} after clipping"
+    m4.metric("Gradient norm", _num(run.norm_before), delta=clipped, delta_color="off",
+              delta_arrow="off",
+              help="Global L2 norm of all weight gradients (what clip_grad_norm_ measures)"
+                   + ("." if clipped is None else f", before and after clipping by {s.clip} "
+                      f"with θ = {s.threshold:g}."))
 
     overflow = run.grad_overflow or run.overflow
     fig = gv.norm_figure(norms, bound=bound_curve, trunc_norms=None if run.trunc_norm is None

@@ -10,14 +10,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import plotly.colors as pc
 import plotly.io as pio
 
 MAX_FRAMES = 120
 FONT = {"size": 15, "family": "DejaVu Sans, Arial, sans-serif", "color": "#0f172a"}
 COLORS = {"rnn": "#2563eb", "lstm": "#c2410c", "gru": "#059669", "jordan": "#7c3aed",
           "indrnn": "#db2777", "bound": "#64748b", "cursor": "#111827", "after": "#f59e0b"}
-DIVERGING = "RdBu_r"  # negative blue, zero white, positive red
-SEQUENTIAL = "Viridis"
+# Colour scales spelled out: the figures reach plotly.js unvalidated (ui.CheckedFigure), and
+# plotly.js knows no "RdBu_r" (Python's validation expands names into these lists).
+DIVERGING = pc.make_colorscale(pc.diverging.RdBu_r)  # negative blue, 0 white, positive red
+SEQUENTIAL = pc.make_colorscale(pc.sequential.Viridis)
 
 
 def masked(values) -> list:
@@ -45,15 +48,39 @@ def frame_steps(T: int, max_frames: int = MAX_FRAMES) -> list[int]:
     return steps
 
 
-def animation_controls(names: list[str], labels: list[str] | None = None,
-                       duration: int = 80, prefix: str = "t = ", y: float = -0.2,
+# Vertical pixel bands of a chart (all figures are fixed-height, only the width varies).
+TITLE_PX = 48  # the title's band at the top of the figure (ui.chart moves it out of Plotly)
+LEGEND_PX = 36  # one row of horizontal legend between the title and the plot area
+AXIS_PX = 76  # below the plot: tick labels and the x-axis title, then a gap
+BUTTON_PX = 34  # Play/Pause row; the slider's current-value label shares it, at the right
+RAIL_PX = 44  # the slider's rail and grip, under the buttons row
+CONTROLS_PX = BUTTON_PX + RAIL_PX
+
+
+def plot_px(layout: dict) -> int:
+    """Height of the plot area in pixels (figure height less the top and bottom margins)."""
+    m = layout["margin"]
+    return layout["height"] - m["t"] - m["b"]
+
+
+def animation_controls(names: list[str], layout: dict, labels: list[str] | None = None,
+                       duration: int = 80, prefix: str = "t = ", gap: int = AXIS_PX,
                        redraw: bool = False) -> dict:
     """Layout entries for Plotly's own Play/Pause buttons and step slider (no server trips).
+
+    Laid out in pixels below the plot area (``gap`` px under it), in two rows that never
+    overlap at any width: Play and Pause on the left of the first row with the slider's
+    current value right-aligned in the same row, and the slider's rail across the full
+    width of the second row. The figure's bottom margin must be at least
+    ``gap + CONTROLS_PX`` (see :func:`controls_margin`).
 
     ``redraw=True`` is needed when a frame touches a subplot holding a heatmap: plotly.js's
     fast path (redraw False) only re-renders scatter traces and blanks the heatmap.
     """
     labels = labels or names
+    px = plot_px(layout)
+    assert layout["margin"]["b"] >= gap + CONTROLS_PX, "bottom margin too small for controls"
+    y = -gap / px
     play = {"frame": {"duration": duration, "redraw": redraw}, "fromcurrent": True,
             "transition": {"duration": 0}, "mode": "immediate"}
     pause = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate",
@@ -62,16 +89,20 @@ def animation_controls(names: list[str], labels: list[str] | None = None,
         "updatemenus": [{
             "type": "buttons", "direction": "left", "showactive": False,
             "x": 0.0, "y": y, "xanchor": "left", "yanchor": "top",
-            "pad": {"t": 0, "r": 10}, "font": {"size": 14},
-            "buttons": [{"label": "Play", "method": "animate", "args": [None, play]},
-                        {"label": "Pause", "method": "animate", "args": [[None], pause]}],
+            "pad": {"t": 0, "r": 0, "l": 0, "b": 0}, "font": {"size": 15},
+            "bgcolor": "#f8fafc", "bordercolor": "#94a3b8",
+            "buttons": [{"label": "▶ Play", "method": "animate", "args": [None, play]},
+                        {"label": "❚❚ Pause", "method": "animate", "args": [[None], pause]}],
         }],
         "sliders": [{
-            "active": 0, "x": 0.2, "len": 0.8, "y": y + 0.02, "yanchor": "top",
-            "pad": {"t": 10, "b": 0}, "ticklen": 0, "minorticklen": 0,
-            "font": {"size": 1, "color": "rgba(0,0,0,0)"},  # 100+ step labels: unreadable
+            "active": 0, "x": 0.0, "len": 1.0, "y": y, "yanchor": "top",
+            "pad": {"t": BUTTON_PX - 22, "b": 0, "l": 0, "r": 0},
+            "ticklen": 0, "minorticklen": 0,
+            # Step labels are hidden (the current value says it all); at a normal size
+            # plotly.js draws only every k-th of them, much cheaper than 100+ tiny ones.
+            "font": {"size": 14, "color": "rgba(0,0,0,0)"},
             "currentvalue": {"prefix": prefix, "visible": True, "xanchor": "right",
-                             "font": {"size": 15, "color": "#0f172a"}},
+                             "offset": 14, "font": {"size": 16, "color": "#0f172a"}},
             "transition": {"duration": 0},
             "steps": [{"label": lab, "method": "animate",
                        "args": [[name], {"mode": "immediate", "transition": {"duration": 0},
@@ -81,21 +112,39 @@ def animation_controls(names: list[str], labels: list[str] | None = None,
     }
 
 
-def base_layout(title: str, height: int = 520, **extra) -> dict:
-    layout = {"title": {"text": title, "font": {"size": 19}, "x": 0.01, "xanchor": "left",
-                        "y": 0.98, "yanchor": "top", "yref": "container"},
-              "font": FONT, "height": height, "margin": {"l": 70, "r": 30, "t": 95, "b": 60},
+def controls_margin(gap: int = AXIS_PX) -> int:
+    """The bottom margin a figure needs for its x-axis title and the animation controls."""
+    return gap + CONTROLS_PX + 8
+
+
+def base_layout(title: str, height: int = 520, legend: bool = True, **extra) -> dict:
+    """Title in the top band, a one-row horizontal legend right above the plot, below it.
+
+    The top margin holds ``TITLE_PX`` for the title and ``LEGEND_PX`` for the legend, so
+    the two never collide; plotly.js pushes the top margin further when the legend needs
+    more rows. ``height`` is the plot's height plus these margins.
+    """
+    top = TITLE_PX + (LEGEND_PX if legend else 8)
+    layout = {"title": {"text": title, "font": {"size": 20}, "x": 0, "xref": "paper",
+                        "xanchor": "left", "y": 1, "yref": "container", "yanchor": "top",
+                        "pad": {"t": 12}},
+              "font": FONT, "height": height,
+              "margin": {"l": 70, "r": 30, "t": top, "b": 60},
               "plot_bgcolor": "#ffffff", "paper_bgcolor": "#ffffff",
               "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0,
-                         "xanchor": "left", "font": {"size": 14}},
-              "hovermode": "closest"}
+                         "xanchor": "left", "font": {"size": 15}, "yref": "paper"},
+              "colorway": ["#2563eb", "#c2410c", "#059669", "#7c3aed", "#db2777", "#0891b2"],
+              "showlegend": legend, "hovermode": "closest"}
+    margin = extra.pop("margin", None)
+    if margin:
+        layout["margin"].update(margin)
     layout.update(extra)
     return layout
 
 
 def axis(title: str, title_size: int = 16, **extra) -> dict:
     ax = {"title": {"text": title, "font": {"size": title_size}}, "gridcolor": "#e2e8f0",
-          "zerolinecolor": "#cbd5e1", "tickfont": {"size": 13}}
+          "zerolinecolor": "#cbd5e1", "tickfont": {"size": 14}, "automargin": True}
     ax.update(extra)
     return ax
 

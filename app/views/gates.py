@@ -8,10 +8,13 @@ import math
 import numpy as np
 
 from app.views.common import (
+    DIVERGING,
     SEQUENTIAL,
+    TITLE_PX,
     animation_controls,
     axis,
     base_layout,
+    controls_margin,
     frame_steps,
     masked,
 )
@@ -43,7 +46,7 @@ def gates_figure(panels: dict, title: str = "") -> dict:
         sig = name in SIGMOID_GATES
         tr = heatmap_trace(z[cols].T, cols, name, zmin=0.0 if sig else None,
                            zmax=1.0 if sig else None,
-                           colorscale=SEQUENTIAL if sig else "RdBu_r", colorbar_x=1.01,
+                           colorscale=SEQUENTIAL if sig else DIVERGING, colorbar_x=1.01,
                            xaxis="x" + suffix, yaxis="y" + suffix, colorbar_title=name)
         tr["colorbar"].update({"len": height, "y": top, "yanchor": "top"})
         data.append(tr)
@@ -64,10 +67,11 @@ def gates_figure(panels: dict, title: str = "") -> dict:
                      "yaxis": "y" + suffix})
     frames = [{"name": str(t), "traces": list(range(first, first + n)),
                "data": [{"x": [t, t]} for _ in range(n)]} for t in steps]
-    layout = base_layout(title or "Gates over time (rows: units)", height=150 * n + 230,
-                         margin={"l": 90, "r": 60, "t": 70, "b": 150}, **layout_axes)
-    layout.update(animation_controls([str(t) for t in steps], y=-120 / (150 * n),
-                                     redraw=True))
+    bottom = controls_margin()
+    layout = base_layout(title or "Gates over time (rows: units)",
+                         height=TITLE_PX + 8 + 140 * n + bottom, legend=False,
+                         margin={"l": 90, "r": 70, "b": bottom}, **layout_axes)
+    layout.update(animation_controls([str(t) for t in steps], layout, redraw=True))
     return {"data": data, "layout": layout, "frames": frames}
 
 
@@ -82,7 +86,7 @@ def saturation_figure(gates: dict) -> dict:
         data.append({"type": "scatter", "mode": "lines", "x": list(range(share.size)),
                      "y": masked(np.round(share, 4)), "name": GATE_NAMES[name],
                      "line": {"width": 3, "color": colors[name]}})
-    layout = base_layout("Share of saturated gates (below 0.05 or above 0.95)", height=360,
+    layout = base_layout("Share of saturated gates (below 0.05 or above 0.95)", height=400,
                          xaxis=axis("time step t"),
                          yaxis=axis("share of units", range=[-0.03, 1.03], tickformat=".0%"))
     return {"data": data, "layout": layout}

@@ -12,9 +12,12 @@ import numpy as np
 
 from app.views.common import (
     COLORS,
+    LEGEND_PX,
+    TITLE_PX,
     animation_controls,
     axis,
     base_layout,
+    controls_margin,
     frame_steps,
     positive,
 )
@@ -70,9 +73,12 @@ def norm_figure(norms, bound=None, trunc_norms=None, window: int | None = None,
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": overflow_step,
                        "x1": overflow_step, "y0": 0, "y1": 1,
                        "line": {"color": "#dc2626", "width": 3}})
-        annotations.append({"x": overflow_step, "y": 1, "xref": "x", "yref": "paper",
+        right = overflow_step > T / 2  # the label sits on the roomier side of the line
+        annotations.append({"x": overflow_step, "y": 0.03, "xref": "x", "yref": "paper",
                             "text": f"overflow at t = {overflow_step}", "showarrow": False,
-                            "font": {"color": "#dc2626", "size": 15}, "yanchor": "bottom"})
+                            "font": {"color": "#dc2626", "size": 15}, "yanchor": "bottom",
+                            "xanchor": "right" if right else "left",
+                            "xshift": -6 if right else 6, "bgcolor": "rgba(255,255,255,0.85)"})
     if window:
         annotations.append({"x": T - window - 0.5, "y": 1, "xref": "x", "yref": "paper",
                             "text": f"BPTT window k = {window} ", "showarrow": False,
@@ -99,14 +105,16 @@ def norm_figure(norms, bound=None, trunc_norms=None, window: int | None = None,
                               "line": {"color": "white", "width": 2}}, **dot(steps[0])})
     frames = [{"name": str(s), "traces": [wave, wave + 1], "data": [band(s), dot(s)]}
               for s in steps]
-    layout = base_layout(title or "How much gradient reaches each step", height=560,
+    bottom = controls_margin()
+    layout = base_layout(title or "How much gradient reaches each step",
+                         height=TITLE_PX + LEGEND_PX + 340 + bottom,
                          xaxis=axis("time step t", range=[-0.5, T - 0.5]),
                          yaxis=axis("‖∂L/∂h_t‖  (log scale)", type="log", range=yr,
                                     exponentformat="power"),
                          shapes=shapes, annotations=annotations,
-                         margin={"l": 80, "r": 30, "t": 95, "b": 150})
-    layout.update(animation_controls([str(s) for s in steps], prefix="gradient reached t = ",
-                                     y=-0.22))
+                         margin={"l": 80, "r": 30, "b": bottom})
+    layout.update(animation_controls([str(s) for s in steps], layout,
+                                     prefix="gradient reached t = "))
     return {"data": traces, "layout": layout, "frames": frames}
 
 
@@ -138,9 +146,12 @@ def singular_figure(singular: dict, gamma: float) -> dict:
     traces.append({"type": "scatter", "mode": "lines", "x": [1, n], "y": [1 / gamma] * 2,
                    "name": f"1/γ = {1 / gamma:g}",
                    "line": {"color": COLORS["bound"], "dash": "dash", "width": 2}})
-    layout = base_layout("Singular values of the recurrent weights", height=380,
+    yr = _log_range(*[t["y"] for t in traces])
+    decades = {"dtick": 1} if yr[1] - yr[0] > 1.5 else {}  # no 2 and 5 labels between powers
+    layout = base_layout("Singular values of the recurrent weights", height=420,
                          xaxis=axis("index (largest first)"),
-                         yaxis=axis("σ_i  (log scale)", type="log", exponentformat="power"))
+                         yaxis=axis("σ_i  (log scale)", type="log", exponentformat="power",
+                                    range=yr, **decades))
     return {"data": traces, "layout": layout}
 
 

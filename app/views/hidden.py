@@ -9,10 +9,14 @@ import numpy as np
 
 from app.views.common import (
     DIVERGING,
+    LEGEND_PX,
+    SEQUENTIAL,
+    TITLE_PX,
     animation_controls,
     axis,
     base_layout,
     compact,
+    controls_margin,
     frame_steps,
     masked,
 )
@@ -24,7 +28,7 @@ LINE_COLORS = ("#2563eb", "#c2410c", "#059669", "#7c3aed", "#db2777", "#0891b2",
 
 
 def heatmap_trace(z: np.ndarray, x: list[int], name: str, zmax: float | None = None,
-                  colorscale=DIVERGING, zmin: float | None = None, colorbar_x: float = 0.575,
+                  colorscale=DIVERGING, zmin: float | None = None, colorbar_x: float = 0.58,
                   xaxis: str = "x", yaxis: str = "y", colorbar_title: str = "") -> dict:
     """A units x time heatmap trace with a symmetric colour range around 0 (or zmin..zmax)."""
     finite = z[np.isfinite(z)]
@@ -34,8 +38,9 @@ def heatmap_trace(z: np.ndarray, x: list[int], name: str, zmax: float | None = N
     zmin = -zmax if zmin is None else zmin
     return {"type": "heatmap", "z": compact(z), "x": x, "name": name, "colorscale": colorscale,
             "zmin": zmin, "zmax": zmax, "xaxis": xaxis, "yaxis": yaxis,
-            "colorbar": {"x": colorbar_x, "len": 0.55, "y": 1, "yanchor": "top",
-                         "thickness": 14, "title": {"text": colorbar_title}},
+            "colorbar": {"x": colorbar_x, "xanchor": "left", "len": 0.55, "y": 1,
+                         "yanchor": "top", "thickness": 16, "tickfont": {"size": 14},
+                         "title": {"text": colorbar_title, "font": {"size": 15}}},
             "hovertemplate": "t=%{x}<br>unit %{y}<br>%{z}<extra></extra>"}
 
 
@@ -58,7 +63,7 @@ def hidden_figure(h: np.ndarray, units: list[int], title: str = "") -> dict:
     data.append({"type": "scatter", "mode": "lines+markers", "x": masked(compact(proj[:, 0])),
                  "y": masked(compact(proj[:, 1])), "name": "h_t path (PCA)",
                  "line": {"color": "#94a3b8", "width": 1.5},
-                 "marker": {"size": 5, "color": list(range(T)), "colorscale": "Viridis",
+                 "marker": {"size": 5, "color": list(range(T)), "colorscale": SEQUENTIAL,
                             "showscale": False},
                  "xaxis": "x3", "yaxis": "y3", "showlegend": False,
                  "hovertemplate": "t=%{marker.color}<extra></extra>"})
@@ -84,20 +89,20 @@ def hidden_figure(h: np.ndarray, units: list[int], title: str = "") -> dict:
                  "xaxis": "x3", "yaxis": "y3", **c0[2]})
     frames = [{"name": str(t), "traces": [first, first + 1, first + 2], "data": cursor(t)}
               for t in steps]
+    bottom = controls_margin()
     layout = base_layout(
-        title or "Hidden state h_t over time", height=640,
+        title or "Hidden state h_t over time", height=TITLE_PX + LEGEND_PX + 420 + bottom,
         xaxis=axis("", domain=[0, 0.56], range=[-0.5, T - 0.5], showticklabels=False,
                    anchor="y"),
         yaxis=axis("unit", domain=[0.45, 1], range=[-0.5, U - 0.5], anchor="x"),
         xaxis2=axis("time step t", domain=[0, 0.56], range=[-0.5, T - 0.5], anchor="y2",
                     matches="x"),
-        yaxis2=axis("h_t of chosen units", domain=[0, 0.38], range=[lo - pad, hi + pad],
-                    anchor="x2"),
-        xaxis3=axis(f"PC 1 ({var[0]:.0%} of variance)", domain=[0.76, 1], anchor="y3"),
-        yaxis3=axis(f"PC 2 ({var[1]:.0%})", domain=[0.12, 1], anchor="x3"),
-        margin={"l": 70, "r": 30, "t": 95, "b": 150},
-        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left",
-                "font": {"size": 14}},
+        yaxis2=axis("h_t, chosen units", domain=[0, 0.38], range=[lo - pad, hi + pad],
+                    anchor="x2", title_size=15),
+        # PC 2's axis on the right: the heatmap's colour bar sits left of the PCA panel
+        xaxis3=axis(f"PC 1 ({var[0]:.0%} of variance)", domain=[0.72, 1], anchor="y3"),
+        yaxis3=axis(f"PC 2 ({var[1]:.0%})", domain=[0.12, 1], anchor="x3", side="right"),
+        margin={"l": 80, "r": 80, "b": bottom},
     )
-    layout.update(animation_controls([str(t) for t in steps], y=-0.16, redraw=True))
+    layout.update(animation_controls([str(t) for t in steps], layout, redraw=True))
     return {"data": data, "layout": layout, "frames": frames}

@@ -12,9 +12,11 @@ import numpy as np
 
 from app.views.common import (
     DIVERGING,
+    TITLE_PX,
     animation_controls,
     axis,
     base_layout,
+    controls_margin,
     frame_steps,
     masked,
 )
@@ -149,10 +151,12 @@ def unroll_figure(run_passes, x: np.ndarray, cell: str, arch: str, unit: int = 0
                  "marker": {"size": 40, "color": "rgba(0,0,0,0)", "symbol": "circle",
                             "line": {"color": "#facc15", "width": 5}}})
     windowed = T > WINDOW
+    top = rows[-1]["y"]
+    right = 0.4 + (REV_SHIFT if any(r["dir"] for r in rows) else 0.0)  # room for shifted nodes
 
     def window(t):
         lo = min(max(t - WINDOW // 2, 0), T - WINDOW)
-        return [lo - 0.6, lo + WINDOW - 0.4]
+        return [lo - 0.6, lo + WINDOW - 1 + right]
 
     frames = []
     for t in steps:
@@ -160,46 +164,66 @@ def unroll_figure(run_passes, x: np.ndarray, cell: str, arch: str, unit: int = 0
         if windowed:
             frame["layout"] = {"xaxis": {"range": window(t)}}
         frames.append(frame)
-    top = rows[-1]["y"]
-    xr = window(steps[0]) if windowed else [-0.6, T - 0.4 + REV_SHIFT]
+    xr = window(steps[0]) if windowed else [-0.6, T - 1 + right]
+    bottom = controls_margin() if T > 1 else 70
     layout = base_layout(
-        title or "The network unrolled in time", height=max(420, int(75 * top + 290)),
+        title or "The network unrolled in time", legend=False,
+        height=TITLE_PX + 8 + int(80 * top + 90) + bottom,
         xaxis=axis("time step t", range=xr, dtick=1, zeroline=False, showgrid=False),
         yaxis=axis("", range=[-0.5, top + 0.5], tickvals=[r["y"] for r in rows],
                    ticktext=[r["label"] for r in rows], zeroline=False, showgrid=False,
                    tickfont={"size": 15}),
-        margin={"l": 150, "r": 30, "t": 70, "b": 140})
+        margin={"l": 150, "r": 20, "b": bottom})
     if T > 1:
-        layout.update(animation_controls([str(t) for t in steps],
-                                         y=-95 / max(120, layout["height"] - 210)))
+        layout.update(animation_controls([str(t) for t in steps], layout))
     return {"data": data, "layout": layout, "frames": frames if T > 1 else []}
 
 
+def _bezier(p0, p1, p2, p3, n: int = 24) -> tuple[list, list]:
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    pts = ((1 - t) ** 3 * np.array(p0) + 3 * (1 - t) ** 2 * t * np.array(p1)
+           + 3 * (1 - t) * t ** 2 * np.array(p2) + t ** 3 * np.array(p3))
+    return [round(float(v), 4) for v in pts[:, 0]], [round(float(v), 4) for v in pts[:, 1]]
+
+
 def folded_figure(cell: str) -> dict:
-    """A feed-forward net next to the same net folded with its recurrent loop."""
-    state = "y" if cell == "jordan" else "h"
+    """A feed-forward net next to the same net folded with its recurrent loop.
+
+    Two columns (x = 0 and x = 2), each labelled underneath; the loop leaves the state node
+    on the right and comes back into it (Jordan: from y_t back into h_t), labelled with the
+    weight it goes through. Everything stays inside the x range at any column width.
+    """
+    ff, rc = 0.0, 2.4
     data = [
-        _arrow_trace([((0, 0), (0, 1)), ((0, 1), (0, 2)), ((1.5, 0), (1.5, 1)),
-                      ((1.5, 1), (1.5, 2))], "#64748b", "feed-forward"),
-        {"type": "scatter", "mode": "markers+text", "x": [0, 0, 0, 1.5, 1.5, 1.5],
-         "y": [0, 1, 2, 0, 1, 2], "text": ["x", "h", "y", "x_t", "h_t", "y_t"],
-         "textfont": {"size": 14}, "hoverinfo": "skip", "showlegend": False,
-         "marker": {"size": 34, "color": "#f1f5f9", "line": {"color": "#334155", "width": 2}}},
+        _arrow_trace([((ff, 0), (ff, 1)), ((ff, 1), (ff, 2)), ((rc, 0), (rc, 1)),
+                      ((rc, 1), (rc, 2))], "#64748b", "feed-forward"),
     ]
-    loop_from = 2 if cell == "jordan" else 1
-    shapes = [{"type": "path",
-               "path": f"M 1.72 {loop_from + 0.12} C 2.3 {loop_from + 0.6}, 2.3 0.4, 1.72 0.88",
-               "line": {"color": "#c2410c", "width": 3}}]
+    src = 2 if cell == "jordan" else 1
+    lx, ly = _bezier((rc + 0.22, src + 0.12), (rc + 1.1, src + 0.55 if src == 1 else src),
+                     (rc + 1.1, 0.45 if src == 1 else 1.0), (rc + 0.22, 0.88))
+    sizes = [0] * (len(lx) - 1) + [14]
+    data.append({"type": "scatter", "mode": "lines+markers", "x": lx, "y": ly,
+                 "line": {"color": "#c2410c", "width": 3.5}, "hoverinfo": "skip",
+                 "marker": {"symbol": "arrow", "angleref": "previous", "size": sizes,
+                            "color": "#c2410c"}, "showlegend": False})
+    data.append({"type": "scatter", "mode": "markers+text", "x": [ff] * 3 + [rc] * 3,
+                 "y": [0, 1, 2] * 2, "text": ["x", "h", "y", "x_t", "h_t", "y_t"],
+                 "textfont": {"size": 16, "color": "#0f172a"}, "hoverinfo": "skip",
+                 "showlegend": False,
+                 "marker": {"size": 42, "color": "#f1f5f9",
+                            "line": {"color": "#334155", "width": 2}}})
+    weight = "W<sub>hh</sub>"
     annotations = [
-        {"x": 0, "y": 2.6, "text": "feed-<br>forward", "showarrow": False,
-         "font": {"size": 13}},
-        {"x": 1.5, "y": 2.6, "text": "recurrent", "showarrow": False, "font": {"size": 13}},
-        {"x": 2.1, "y": 0.35, "text": f"{state}<sub>t-1</sub>", "showarrow": False,
-         "font": {"size": 13, "color": "#c2410c"}},
+        {"x": ff, "y": -0.62, "text": "feed-forward", "showarrow": False,
+         "font": {"size": 15, "color": "#334155"}, "yanchor": "top"},
+        {"x": rc, "y": -0.62, "text": "recurrent", "showarrow": False,
+         "font": {"size": 15, "color": "#c2410c"}, "yanchor": "top"},
+        {"x": rc + 0.9, "y": (src + 0.5) / 2 + 0.25, "text": weight, "showarrow": False,
+         "xanchor": "left", "font": {"size": 15, "color": "#c2410c"}},
     ]
-    layout = base_layout("", height=380,
-                         xaxis=axis("", range=[-0.45, 2.6], visible=False),
-                         yaxis=axis("", range=[-0.5, 3.0], visible=False),
-                         shapes=shapes, annotations=annotations,
-                         margin={"l": 5, "r": 5, "t": 20, "b": 10})
+    layout = base_layout("", height=330, legend=False,
+                         xaxis=axis("", range=[-1.2, 4.3], visible=False, fixedrange=True),
+                         yaxis=axis("", range=[-1.15, 2.45], visible=False, fixedrange=True),
+                         annotations=annotations, margin={"l": 0, "r": 0, "t": 8, "b": 0})
+    layout["title"]["text"] = ""
     return {"data": data, "layout": layout}

@@ -99,3 +99,56 @@ def page(browser, server):
     pg.base = server
     yield pg
     context.close()
+
+
+# Every chart's parts, as page rectangles, for the layout checks: Play/Pause buttons, the
+# slider's current value and rail, axis titles, legend, colour bars, and all visible text.
+CHART_PARTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map((gd, i) => {
+  const box = el => { const r = el.getBoundingClientRect();
+                      return [r.left, r.top, r.right, r.bottom]; };
+  const all = sel => Array.from(gd.querySelectorAll(sel)).map(box);
+  const shown = el => { const s = getComputedStyle(el);
+    return s.display !== 'none' && s.visibility !== 'hidden' && s.fillOpacity !== '0'
+           && s.opacity !== '0' && el.textContent.trim() !== ''; };
+  const texts = Array.from(gd.querySelectorAll('text')).filter(shown)
+    .map(el => ({box: box(el), text: el.textContent, cls: el.getAttribute('class') || ''}));
+  return {index: i, chart: box(gd), buttons: all('g.updatemenu-button'),
+          current: all('text.slider-current-value'), rail: all('rect.slider-rail-rect'),
+          legend: all('g.legend'), colorbars: all('g.colorbar'),
+          titles: texts.filter(t => /^[xy][0-9]*title$/.test(t.cls)).map(t => t.box),
+          texts};
+})"""
+
+
+def overlap(a, b, tol: float = 1.0) -> bool:
+    """Whether two [left, top, right, bottom] rectangles share more than a sliver."""
+    return (min(a[2], b[2]) - max(a[0], b[0]) > tol
+            and min(a[3], b[3]) - max(a[1], b[1]) > tol)
+
+
+def layout_problems(page) -> list[str]:
+    """Overlaps and cut-offs a projector would show: controls, titles, legends, equations."""
+    problems = []
+    for c in page.evaluate(CHART_PARTS_JS):
+        name = f"chart {c['index']}"
+        controls = ([("button", b) for b in c["buttons"]] + [("current value", b)
+                    for b in c["current"]] + [("slider rail", b) for b in c["rail"]])
+        others = ([("axis title", b) for b in c["titles"]]
+                  + [("legend", b) for b in c["legend"]]
+                  + [("colour bar", b) for b in c["colorbars"]])
+        parts = controls + others
+        for i, (na, a) in enumerate(parts):
+            for nb, b in parts[i + 1:]:
+                if na == nb == "button" or (na, nb) == ("axis title", "axis title"):
+                    continue
+                if overlap(a, b):
+                    problems.append(f"{name}: {na} {a} overlaps {nb} {b}")
+        left, top, right, bottom = c["chart"]
+        for t in c["texts"]:
+            x0, y0, x1, y1 = t["box"]
+            if x0 < left - 1 or x1 > right + 1 or y0 < top - 1 or y1 > bottom + 1:
+                problems.append(f"{name}: text {t['text']!r} cut at the chart's edge")
+    problems += page.evaluate("""() => Array.from(document.querySelectorAll('.katex-display'))
+        .filter(el => el.scrollWidth > el.clientWidth + 1)
+        .map(el => 'equation wider than its column: ' + el.textContent.slice(0, 40))""")
+    return problems

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, wait_chart, wait_idle
+from tests.browser.conftest import ARTIFACTS, layout_problems, wait_chart, wait_idle
 
 PAGES = {"": "Unroll", "hidden": "Hidden state", "gates": "Gates",
          "gradients": "Gradients through time", "chaos": "Edge of chaos"}
@@ -86,3 +86,37 @@ def test_hostile_url_shows_a_warning_not_a_traceback(page, query):
         page.locator("text=is not one of").count()
     page.screenshot(path=str(ARTIFACTS / "browser_hostile_url.png"))
     _local_only(page)
+
+
+# Pages as a speaker shows them: defaults, the gated cells, a deep bidirectional network.
+LAYOUT_CASES = ["", "?cell=lstm&layers=2&bidir=true", "hidden?cell=lstm",
+                "gates?cell=gru", "gradients?cell=lstm&clip=norm", "chaos"]
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)], ids=["1280", "1920"])
+def test_nothing_overlaps_or_is_cut_off(browser, server, size):
+    """Play/Pause vs the slider's value, titles vs legends, colour bars vs axis titles, and
+    text or equations past their box: none, on every page, at both projector widths. Saves a
+    full-height screenshot of each for a human look."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    problems = []
+    try:
+        for case in LAYOUT_CASES:
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(f"{server}/{case}")
+            wait_chart(page)
+            page.wait_for_timeout(600)
+            assert page.locator("[data-testid='stException']").count() == 0
+            problems += [f"{case or 'unroll'} at {width}: {p}" for p in layout_problems(page)]
+            full = page.evaluate("() => document.querySelector('[data-testid=stMain]')"
+                                 ".scrollHeight")
+            page.set_viewport_size({"width": width, "height": min(full + 40, 5000)})
+            page.wait_for_timeout(500)
+            slug = (case.replace("?", "_").replace("&", "_").replace("=", "") or "unroll")
+            page.screenshot(path=str(ARTIFACTS / f"layout_{width}_{slug}.png"))
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
