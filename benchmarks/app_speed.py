@@ -1,11 +1,12 @@
 """How fast the app answers a slider: real Streamlit, real Chromium, wall-clock times.
 
-Starts ``streamlit run app/main.py``, opens the Hidden state page, moves the sequence-length
-slider a few times and reports the median time from the key press to the redrawn chart
-(the heatmap holds the new number of steps), at the defaults (T=50, H=32) and at T=1000,
-H=128. Also prints the JSON payload of each page's main chart. Figures, not a test.
+Starts ``streamlit run app/main.py``, opens the Hidden state page (or others), moves the
+sequence-length slider a few times and reports the median time from the key press to the
+redrawn chart (its first trace holds the new number of steps), from the defaults (T=50,
+H=32) and from T=999, H=128. Every press is a new T (no cache hits) unless --alternate.
+Also prints the JSON payload of each page's main chart. Figures, not a test.
 
-    .venv/bin/python benchmarks/app_speed.py [--repeats 5]
+    .venv/bin/python benchmarks/app_speed.py [--repeats 5] [--pages hidden,gradients]
 """
 
 from __future__ import annotations
@@ -35,21 +36,28 @@ def heatmap_steps(page) -> int:
     return page.evaluate("() => document.querySelector('.js-plotly-plot').data[0].x.length")
 
 
-def time_slider(page, base: str, query: str, repeats: int) -> list[float]:
-    page.goto(f"{base}/hidden{query}")
+def time_slider(page, base: str, path: str, query: str, repeats: int, step: int,
+                alternate: bool = False) -> list[float]:
+    """Median-able times from the key press to the first chart holding the new T.
+
+    By default every press moves T the same way (``step`` = +1 or -1), so each interaction
+    is a setting the server has not computed yet (no cache hits); ``alternate`` goes back
+    and forth between two values instead (cache hits after the first two).
+    """
+    page.goto(f"{base}/{path}{query}")
     wait_chart(page)
     times = []
     for i in range(repeats):
         thumb = page.locator(T_SLIDER)
         T = int(thumb.input_value())
-        key = "ArrowLeft" if i % 2 else "ArrowRight"
-        want = T - 1 if key == "ArrowLeft" else T + 1
+        d = -step if alternate and i % 2 else step
+        key = "ArrowRight" if d > 0 else "ArrowLeft"
         thumb.focus()
         start = time.perf_counter()
         page.keyboard.press(key)
         page.wait_for_function(
             f"() => {{ const g = document.querySelector('.js-plotly-plot');"
-            f" return g && g.data && g.data[0].x.length === {want}; }}", timeout=60_000,
+            f" return g && g.data && g.data[0].x.length === {T + d}; }}", timeout=60_000,
             polling="raf")
         times.append(time.perf_counter() - start)
         page.wait_for_timeout(300)
@@ -83,6 +91,12 @@ def payloads() -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--pages", default="hidden",
+                        help="comma-separated pages whose first chart has T points: "
+                             "hidden, gradients")
+    parser.add_argument("--alternate", action="store_true",
+                        help="go back and forth between two T values (cache hits)")
+    parser.add_argument("--no-payloads", action="store_true")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -93,19 +107,23 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
-            for name, query in (("defaults", "?T=50&hidden=32"),
-                                ("large", "?T=999&hidden=128")):
-                times = time_slider(page, base, query, args.repeats)
-                med = statistics.median(times)
-                verdict = "ok" if med <= TARGETS[name] else "SLOWER than target"
-                print(f"slider -> redrawn chart, {name:8s} ({query[1:]}): median "
-                      f"{med * 1000:7.0f} ms over {len(times)} (target "
-                      f"{TARGETS[name] * 1000:.0f} ms, {verdict}); all: "
-                      + ", ".join(f"{t * 1000:.0f}" for t in times))
+            for path in args.pages.split(","):
+                for name, query, step in (("defaults", "?T=50&hidden=32", 1),
+                                          ("large", "?T=999&hidden=128", -1)):
+                    times = time_slider(page, base, path, query, args.repeats, step,
+                                        args.alternate)
+                    med = statistics.median(times)
+                    verdict = "ok" if med <= TARGETS[name] else "SLOWER than target"
+                    print(f"{path}: slider -> redrawn chart, {name:8s} ({query[1:]}): median "
+                          f"{med * 1000:7.0f} ms over {len(times)} (target "
+                          f"{TARGETS[name] * 1000:.0f} ms, {verdict}); all: "
+                          + ", ".join(f"{t * 1000:.0f}" for t in times), flush=True)
             browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    if args.no_payloads:
+        return
     for name, size in payloads().items():
         print(f"payload {name:22s} {size / 1e6:6.3f} MB")
 
