@@ -94,7 +94,7 @@ def test_exploding_run_stops_with_a_message_and_a_marker(page):
 def test_inspect_sends_the_trained_lstm_to_the_gates_page(page):
     page.goto(f"{page.base}/train")
     wait_idle(page)
-    _set_steps(page, 30)
+    _set_steps(page, 10)
     _train_to_the_end(page)
     page.get_by_role("button", name="Inspect → Gates").click()
     page.wait_for_url("**/gates?**", timeout=30_000)
@@ -105,4 +105,37 @@ def test_inspect_sends_the_trained_lstm_to_the_gates_page(page):
     assert page.locator("[data-testid='stException']").count() == 0
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "train_inspect_gates.png"))
+    _local_only(page)
+
+
+def test_bad_uploads_show_errors_and_the_page_keeps_working(page, tmp_path):
+    from engine.train import TrainConfig, build, save_weights
+
+    cfg, _, model = build(TrainConfig(task="adding", seq_len=50, hidden=4, cell="rnn"))
+    weights = tmp_path / "h4.pt"
+    weights.write_bytes(save_weights(model, cfg))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    page.goto(f"{page.base}/train")
+    wait_idle(page)
+    page.locator("[data-testid='stFileUploader']", has_text="Weights file").locator(
+        "input[type='file']").set_input_files(str(weights))
+    page.get_by_text("Could not load h4.pt").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.get_by_text("shape (4, 2) != (32, 2)").count() == 1
+    page.get_by_text("Could not load h4.pt").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "train_bad_weights.png"))
+
+    page.locator("[data-testid='stSelectbox']", has_text="Task").click()
+    page.get_by_role("option", name="character language model").click()
+    wait_idle(page)
+    page.locator("[data-testid='stFileUploader']", has_text="Your own text").locator(
+        "input[type='file']").set_input_files(str(empty))
+    page.get_by_text("text must not be empty").first.wait_for(timeout=30_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Not training: empty.txt: text must not be empty").wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.get_by_role("button", name="Train", exact=True).scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "train_empty_text.png"))
     _local_only(page)
