@@ -13,7 +13,7 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app import sidebar, state  # noqa: E402
+from app import sidebar, state, talk  # noqa: E402
 
 st.set_page_config(page_title="Unrolled: how RNNs work and fail", layout="wide")
 
@@ -26,14 +26,25 @@ PAGES = [
     st.Page("screens/train.py", title="Training lab", url_path="train"),
 ]
 page = st.navigation(PAGES, position="sidebar")
+goto = talk.pending_page()  # a tour button asked for a scene on another page
+if goto and goto != f"screens/{page.url_path or 'unroll'}.py":
+    st.switch_page(goto)
 if page.url_path == "train":
     st.sidebar.info("The Training lab has its own setup on the page. The controls below "
                     "shape the explore pages (Inspect sends a trained network there).")
+talk.scene_from_url()
+if not st.session_state.get("w_scene"):
+    st.sidebar.button("▶ Start the guided tour", key="tour-start", on_click=talk.apply_scene,
+                      args=(1,), use_container_width=True)
 settings, notices = sidebar.render()
 st.session_state["settings"] = settings
 if st.session_state.get("w_layer", settings.layer) != settings.layer:
     st.session_state["w_layer"] = settings.layer
 state.write_url(settings)
+talk.presenter(settings)
 for note in notices:
     st.warning(note)
+talk.tour_bar(settings)
+if not settings.present:
+    talk.link_box(settings)
 page.run()

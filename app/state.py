@@ -21,13 +21,14 @@ MAX_SEQ = 8000  # characters of a typed or uploaded sequence
 
 # field -> (low, high) for numbers, or the allowed choices for strings
 INT_RANGES = {"hidden": (1, 256), "layers": (1, 4), "T": (1, 1000), "seed": (0, 999_999),
-              "truncate": (0, 1000), "layer": (0, 3)}
+              "truncate": (0, 1000), "layer": (0, 3), "scene": (0, 11), "vh": (0, 4000)}
 FLOAT_RANGES = {"gain": (0.01, 10.0), "radius": (0.0, 10.0), "threshold": (0.001, 1e6)}
 CHOICES = {"cell": tuple(CELLS), "act": tuple(ACTIVATIONS), "init": tuple(INITS),
            "signal": SIGNALS, "encoding": ENCODINGS, "loss": LOSS_WHERE, "clip": CLIPS,
            "arch": ARCHS}
 TEXT_LIMITS = {"text": MAX_TEXT, "seq": MAX_SEQ, "units": 60, "weights": 32}
-PAGE_ONLY = ("arch", "layer", "units")  # fields that do not change what the engine computes
+# fields that do not change what the engine computes
+PAGE_ONLY = ("arch", "layer", "units", "scene", "present", "vh")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class Settings:
     layer: int = 0  # which layer the hidden/gate/gradient views show
     units: str = "0,1,2"  # units drawn as lines on the hidden-state page
     weights: str = ""  # token of a trained network from the Training lab ("" = build one)
+    scene: int = 0  # guided-tour scene, 1..11 (0: no tour)
+    present: bool = False  # presenter view: big type, no sidebar, one chart filling the screen
+    vh: int = 0  # the browser's viewport height in px, measured once in presenter view
 
     # --- derived -----------------------------------------------------------------------
     @property

@@ -1,0 +1,173 @@
+"""Talk mode: the tour banner, keyboard navigation, the presenter view and deep links.
+
+Everything here is driven by ``Settings`` (``scene``, ``present``, ``vh``) so that it lives in
+the URL: a speaker can put a link to scene 5 in presenter view on a slide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import streamlit as st
+
+from app import tour
+from app.state import Settings
+
+SCENE_PAGES = {
+    "unroll": "screens/unroll.py", "hidden": "screens/hidden.py", "gates": "screens/gates.py",
+    "gradients": "screens/gradients.py", "chaos": "screens/chaos.py", "train": "screens/train.py",
+}
+PRESENTER_CHROME_PX = 190  # title, tour bar and margins above the chart in presenter view
+
+# Arrow keys press the tour's Previous/Next buttons; keys typed into inputs or sliders are
+# left alone. Guarded so reruns don't stack listeners.
+KEYS_JS = """
+<script>
+(() => {
+  const doc = window.document;
+  if (doc.__unrolledKeys) return;
+  doc.__unrolledKeys = true;
+  doc.addEventListener("keydown", (e) => {
+    const t = e.target;
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    if (["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName) || t.isContentEditable) return;
+    if (t.getAttribute && t.getAttribute("role") === "slider") return;
+    const want = {ArrowRight: "tour-next", ArrowLeft: "tour-prev"}[e.key];
+    if (!want) return;
+    const box = doc.querySelector(`.st-key-${want} button`);
+    if (box && !box.disabled) { e.preventDefault(); box.click(); }
+  });
+})();
+</script>
+"""
+
+# Presenter view: no sidebar or toolbar, the page uses the whole width, big type.
+PRESENTER_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] {
+  display: none !important;
+}
+[data-testid="stMainBlockContainer"], .block-container {
+  max-width: 100% !important; padding: 0.6rem 2rem 0.4rem 2rem !important;
+}
+[data-testid="stMarkdownContainer"] p, [data-testid="stCaptionContainer"] { font-size: 1.45rem; }
+h1 { font-size: 2.4rem !important; padding: 0.2rem 0 !important; }
+[data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+</style>
+"""
+
+# Presenter view learns the window's height once (a query param), so the chart can fill it.
+VIEWPORT_JS = """
+<script>
+(() => {
+  const url = new URL(window.location.href);
+  if (!url.searchParams.get("vh")) {
+    url.searchParams.set("vh", String(window.innerHeight));
+    window.location.replace(url.toString());
+  }
+})();
+</script>
+"""
+
+
+def apply_scene(number: int) -> None:
+    """Callback: load scene ``number`` into the widgets, and ask main.py to open its page."""
+    sc = tour.scene(number)
+    if sc is None:
+        return
+    ss = st.session_state
+    s = replace(sc.apply(number), present=bool(ss.get("w_present", False)),
+                vh=int(ss.get("w_vh", 0) or 0))
+    for f in fields(Settings):
+        ss[f"w_{f.name}"] = getattr(s, f.name)
+    ss["w_scale"] = "gain"
+    ss["tour_goto"] = sc.page
+
+
+def scene_from_url() -> None:
+    """A session opened on a bare scene link (``?scene=5``) gets that scene's settings.
+
+    A link that also carries settings (as ``view_link`` writes them) keeps its own values.
+    """
+    ss = st.session_state
+    if "w_cell" in ss:  # not the session's first run: the widgets already hold the truth
+        return
+    params = {k: st.query_params[k] for k in st.query_params}
+    if "scene" not in params or not set(params) <= {"scene", "present", "vh"}:
+        return
+    s, _ = Settings.validated(params)
+    if tour.scene(s.scene) is not None:
+        ss["w_present"], ss["w_vh"] = s.present, s.vh
+        apply_scene(s.scene)
+        ss.pop("tour_goto", None)  # the link already names its page
+
+
+def end_tour() -> None:
+    st.session_state["w_scene"] = 0
+
+
+def pending_page() -> str | None:
+    """The page a tour button asked for (once), as a path for st.switch_page."""
+    page = st.session_state.pop("tour_goto", None)
+    return SCENE_PAGES.get(page) if page else None
+
+
+def tour_bar(s: Settings) -> None:
+    """The scene's caption and what to look at, with Previous / Next (and the arrow keys)."""
+    sc = tour.scene(s.scene)
+    if sc is None:
+        return
+    n = len(tour.SCENES)
+    with st.container(border=True):
+        left, mid, right = st.columns([1, 8, 1.3], vertical_alignment="center")
+        left.button("◀ Previous", key="tour-prev", on_click=apply_scene, args=(s.scene - 1,),
+                    disabled=s.scene <= 1, use_container_width=True)
+        mid.markdown(f"**Scene {s.scene} of {n}: {sc.title}.** {sc.caption}  \n"
+                     f"*Look at:* {sc.look_at}")
+        if s.scene < n:
+            right.button("Next ▶", key="tour-next", on_click=apply_scene,
+                         args=(s.scene + 1,), use_container_width=True)
+        else:
+            right.button("End tour", key="tour-next", on_click=end_tour,
+                         use_container_width=True)
+    st.html(KEYS_JS, unsafe_allow_javascript=True)
+
+
+def presenter(s: Settings) -> None:
+    """Presenter view's chrome: hide the sidebar, big type, learn the viewport height."""
+    if not s.present:
+        return
+    st.html(PRESENTER_CSS)
+    if not s.vh:
+        st.html(VIEWPORT_JS, unsafe_allow_javascript=True)
+
+
+def main_chart_height(s: Settings, default: int) -> int:
+    """In presenter view the main chart fills the window below the title and tour bar."""
+    if s.present and s.vh:
+        return max(360, s.vh - PRESENTER_CHROME_PX - (110 if s.scene else 0))
+    return default
+
+
+def view_link(s: Settings, page_path: str = "") -> str:
+    """An absolute link that reopens exactly this view (every setting, seed included)."""
+    try:
+        base = st.context.url or ""
+    except Exception:  # noqa: BLE001 - outside a browser session (AppTest) there is no URL
+        base = ""
+    parts = urlsplit(base or "http://127.0.0.1:8501/")
+    path = parts.path if not page_path else "/" + page_path.strip("/")
+    query = {k: v for k, v in s.to_query().items() if k != "vh"}
+    return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), ""))
+
+
+def link_box(s: Settings) -> None:
+    """'Copy link to this view': the URL in a code box, whose copy button does the rest."""
+    with st.popover("🔗 Link to this view"):
+        st.caption("Opens exactly this view, seed included. Copy it with the button.")
+        st.code(view_link(s), language=None, wrap_lines=True)
+        present = replace(s, present=True, vh=0)
+        st.caption("The same view in presenter view (big type, no sidebar):")
+        st.code(view_link(present), language=None, wrap_lines=True)

@@ -1,0 +1,101 @@
+"""The guided tour: the story of RNNs in eleven scenes, each a preset view with a caption.
+
+A scene is data: which page, which settings (applied on top of the defaults, so a scene always
+looks the same whatever the visitor changed before), two or three sentences to read aloud,
+and what to look at. The tour itself lives in the URL (``scene=N``), so a speaker can put a
+link to any scene on a slide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from app.state import DEFAULTS, Settings
+
+
+@dataclass(frozen=True)
+class Scene:
+    title: str
+    page: str  # url_path of the page that shows it
+    caption: str
+    look_at: str
+    settings: dict = field(default_factory=dict)
+
+    def apply(self, number: int) -> Settings:
+        """The scene's settings: defaults, the scene's overrides, and the scene number."""
+        return replace(DEFAULTS, **self.settings, scene=number)
+
+
+SCENES: tuple[Scene, ...] = (
+    Scene("Feed-forward vs recurrent", "unroll",
+          "A feed-forward network maps each input to an output and forgets it. A recurrent "
+          "network feeds its hidden state h back into itself, so h_t depends on every input "
+          "it has seen.",
+          "The folded diagrams on the left: the loop on h is the whole difference.",
+          {"cell": "rnn", "T": 8, "hidden": 8, "arch": "many-to-many"}),
+    Scene("Unrolling in time", "unroll",
+          "Unrolling draws one copy of the cell per time step. Every copy shares the same "
+          "weights W_ih and W_hh; only the state moves from left to right.",
+          "Press Play: the highlighted column walks through time.",
+          {"cell": "rnn", "T": 12, "hidden": 8, "arch": "many-to-many"}),
+    Scene("Four input/output patterns", "unroll",
+          "One-to-one is a plain network; one-to-many generates a sequence (a caption from an "
+          "image); many-to-one reads a sequence and answers once (sentiment); many-to-many "
+          "answers at every step (tagging, translation).",
+          "Switch the pattern above the chart and watch which x and y nodes exist.",
+          {"cell": "rnn", "T": 10, "hidden": 8, "arch": "many-to-one"}),
+    Scene("Backpropagation through time", "gradients",
+          "Training is ordinary backpropagation on the unrolled graph: the error at the last "
+          "step flows back through every copy, and each weight's gradient is the sum over "
+          "all steps.",
+          "Press Play: the backward wave walks from the last step to the first.",
+          {"cell": "rnn", "T": 30, "loss": "last"}),
+    Scene("Vanishing gradients", "gradients",
+          "Each step back multiplies the gradient by the Jacobian diag(phi'(a)) W_hh. The "
+          "sigmoid's slope is at most 1/4, so the product shrinks geometrically and early "
+          "inputs get no credit.",
+          "The straight fall on the log axis, under Pascanu's bound, and the memory horizon.",
+          {"cell": "rnn", "act": "sigmoid", "T": 60, "init": "orthogonal", "gain": 2.0}),
+    Scene("Exploding gradients", "gradients",
+          "When the recurrent weights stretch the state (largest singular value times phi' "
+          "above 1), the same product can grow without bound: one step of gradient descent "
+          "then throws the weights far away.",
+          "The norm grows walking back; the total gradient norm in the header.",
+          {"cell": "rnn", "act": "identity", "init": "orthogonal", "gain": 1.15, "T": 100}),
+    Scene("Gradient clipping", "gradients",
+          "Clipping by norm rescales the whole gradient when its norm passes a threshold "
+          "(Pascanu et al. 2013): the direction is kept, the step stays bounded. Clipping "
+          "by value clamps each entry and bends the direction.",
+          "The bars: each weight's gradient norm before and after clipping.",
+          {"cell": "rnn", "act": "identity", "init": "orthogonal", "gain": 1.15, "T": 100,
+           "clip": "norm", "threshold": 1.0}),
+    Scene("LSTM gates", "gates",
+          "The LSTM keeps a cell state c_t that the forget gate scales and the input gate "
+          "writes to. While f_t stays near 1 the gradient along c_t passes through almost "
+          "untouched: that is its long memory.",
+          "The forget-gate row and the cell state under it; press Play.",
+          {"cell": "lstm", "T": 60, "signal": "impulse"}),
+    Scene("GRU", "gates",
+          "The GRU folds the gates into two: the update gate z_t blends the old state with "
+          "a candidate n_t, and the reset gate r_t decides how much of the past the "
+          "candidate sees. z_t near 1 copies the state forward.",
+          "The update gate z_t: where it is bright, the state is kept.",
+          {"cell": "gru", "T": 60, "signal": "step"}),
+    Scene("Bidirectional and deep", "unroll",
+          "A bidirectional layer runs a second network backwards in time and joins both "
+          "states, so every output sees the whole sequence. A deep RNN stacks layers, each "
+          "reading the states of the layer below.",
+          "Two rows per layer (forward, backward), two layers stacked.",
+          {"cell": "lstm", "layers": 2, "bidir": True, "T": 10, "hidden": 8,
+           "arch": "many-to-many"}),
+    Scene("A training showdown", "train",
+          "On the adding problem the network must remember two marked numbers and add them. "
+          "A vanilla RNN stays at the baseline (predicting the mean); the LSTM learns it.",
+          "Start the run: the loss curves against the dashed baseline.",
+          {}),
+)
+
+
+def scene(number: int) -> Scene | None:
+    """Scene 1..len(SCENES), or None (0 means no tour)."""
+    return SCENES[number - 1] if 1 <= number <= len(SCENES) else None
