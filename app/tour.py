@@ -39,13 +39,13 @@ SCENES: tuple[Scene, ...] = (
           "Press Play: the highlighted column walks through time.",
           {"cell": "rnn", "T": 12, "hidden": 8, "arch": "many-to-many"}),
     Scene("Four input/output patterns", "unroll",
-          "One-to-one is a plain network; one-to-many generates a sequence (a caption from an "
-          "image); many-to-one reads a sequence and answers once (sentiment); many-to-many "
-          "answers at every step (tagging, translation).",
+          "One-to-one is a plain network, and one-to-many generates a sequence (a caption "
+          "from an image). Many-to-one reads a sequence and answers once (sentiment). "
+          "Many-to-many answers at every step (tagging, translation).",
           "Switch the pattern above the chart and watch which x and y nodes exist.",
           {"cell": "rnn", "T": 10, "hidden": 8, "arch": "many-to-one"}),
     Scene("Backpropagation through time", "gradients",
-          "Training is ordinary backpropagation on the unrolled graph: the error at the last "
+          "Training is ordinary backpropagation on the unrolled graph. The error at the last "
           "step flows back through every copy, and each weight's gradient is the sum over "
           "all steps.",
           "Press Play: the backward wave walks from the last step to the first.",
@@ -58,7 +58,7 @@ SCENES: tuple[Scene, ...] = (
           {"cell": "rnn", "act": "sigmoid", "T": 60, "init": "orthogonal", "gain": 2.0}),
     Scene("Exploding gradients", "gradients",
           "When the recurrent weights stretch the state (largest singular value times phi' "
-          "above 1), the same product can grow without bound: one step of gradient descent "
+          "above 1), the same product can grow without bound. One step of gradient descent "
           "then throws the weights far away.",
           "The norm grows walking back; the total gradient norm in the header.",
           {"cell": "rnn", "act": "identity", "init": "orthogonal", "gain": 1.15, "T": 100}),
