@@ -54,6 +54,21 @@ def test_live_run_draws_curves_and_stop_ends_it_early(page):
     _local_only(page)
 
 
+def _choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label`` (again if a rerun closed it)."""
+    for attempt in range(3):
+        wait_idle(page)
+        page.locator("[data-testid='stSelectbox']", has_text=label).first.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            break
+        except Exception:  # noqa: BLE001 - the dropdown closed under a rerun: open it again
+            page.keyboard.press("Escape")
+            if attempt == 2:
+                raise
+    wait_idle(page)
+
+
 def _set_steps(page, n: int) -> None:
     steps = page.get_by_role("spinbutton", name="Steps")
     steps.fill(str(n))
@@ -74,9 +89,7 @@ def test_exploding_run_stops_with_a_message_and_a_marker(page):
     main = page.get_by_test_id("stMainBlockContainer")
     main.get_by_text("none", exact=True).click()  # clipping off
     wait_idle(page)
-    page.locator("[data-testid='stSelectbox']", has_text="Optimiser").click()
-    page.get_by_role("option", name="sgd", exact=True).click()
-    wait_idle(page)
+    _choose(page, "Optimiser", "sgd")
     lr = page.locator("[data-testid='stSlider']", has_text="Learning rate")
     lr.get_by_role("slider").press("End")  # plain SGD at learning rate 10: the RNN blows up
     wait_idle(page)
@@ -126,9 +139,7 @@ def test_bad_uploads_show_errors_and_the_page_keeps_working(page, tmp_path):
     page.get_by_text("Could not load h4.pt").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "train_bad_weights.png"))
 
-    page.locator("[data-testid='stSelectbox']", has_text="Task").click()
-    page.get_by_role("option", name="character language model").click()
-    wait_idle(page)
+    _choose(page, "Task", "character language model")
     page.locator("[data-testid='stFileUploader']", has_text="Your own text").locator(
         "input[type='file']").set_input_files(str(empty))
     page.get_by_text("text must not be empty").first.wait_for(timeout=30_000)
