@@ -167,3 +167,21 @@ def test_every_explore_page_draws_a_trained_deep_bidirectional_gru():
         assert not at.exception, (page, [e.message for e in at.exception])
         assert at.get("plotly_chart"), page
         assert "Trained weights: GRU" in at.sidebar.info[0].value
+
+
+def test_figure_helpers_thin_smooth_and_pick_log_ticks():
+    import math
+
+    from app.views import train as tv
+
+    idx, vals = tv.thin(list(range(5000)), 600)
+    assert len(idx) <= 601 and idx[-1] == 4999 and vals == idx
+    assert tv.smooth([1.0, 3.0, float("inf"), 5.0], 2) == [1.0, 2.0, 3.0, 5.0]
+    assert tv.log_axis([[0.1, 0.5]]).get("dtick") is None  # within a decade: plotly's ticks
+    assert tv.log_axis([[0.01, 1.0]])["dtick"] == "D2"
+    assert "dtick" not in tv.log_axis([[1.0, 1e30, math.inf]])  # an explosion
+    run = {"label": "RNN", "color": "#000", "loss": [1.0, 10.0], "before": [1.0, 2.0],
+           "after": [1.0, 1.0], "clipped": None, "blowup": 2}
+    fig = tv.loss_figure([run], 1 / 6)
+    assert fig["layout"]["xaxis"]["range"][1] >= 2  # the blow-up step is on the chart
+    assert fig["data"][1]["x"] == [2] and "inf at step 2" in fig["data"][1]["text"][0]
