@@ -121,7 +121,7 @@ def tour_bar(s: Settings) -> None:
         return
     n = len(tour.SCENES)
     with st.container(border=True):
-        left, mid, right = st.columns([1, 8, 1.3], vertical_alignment="center")
+        left, mid, right = st.columns([1.5, 7, 1.5], vertical_alignment="center")
         left.button("◀ Previous", key="tour-prev", on_click=apply_scene, args=(s.scene - 1,),
                     disabled=s.scene <= 1, use_container_width=True)
         mid.markdown(f"**Scene {s.scene} of {n}: {sc.title}.** {sc.caption}  \n"
@@ -165,7 +165,7 @@ def view_link(s: Settings, page_path: str = "") -> str:
 
 def link_box(s: Settings) -> None:
     """'Copy link to this view': the URL in a code box, whose copy button does the rest."""
-    with st.popover("🔗 Link to this view"):
+    with st.popover("Link to this view"):
         st.caption("Opens exactly this view, seed included. Copy it with the button.")
         st.code(view_link(s), language=None, wrap_lines=True)
         present = replace(s, present=True, vh=0)

@@ -1,0 +1,67 @@
+"""Talk mode in real Chromium: every scene renders, the arrow keys move through the tour,
+presenter view fills the screen at 1280x720 and 1920x1080, and nothing leaves the machine."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+from app import tour
+from tests.browser.conftest import ARTIFACTS, wait_chart, wait_idle
+
+LOCAL = {"127.0.0.1", "localhost"}
+
+
+def _local_only(page) -> None:
+    hosts = {urlparse(u).hostname for u in page.requests if not u.startswith(("data:", "blob:"))}
+    assert hosts <= LOCAL, f"requests left the machine: {hosts - LOCAL}"
+
+
+def _scene_in_url(page) -> int:
+    return int(parse_qs(urlparse(page.url).query).get("scene", ["0"])[0])
+
+
+def _banner(page):
+    return page.locator("[data-testid='stMarkdownContainer']", has_text="of 11:")
+
+
+def test_every_scene_renders_and_arrow_keys_walk_the_tour(page):
+    page.goto(f"{page.base}/?scene=1")
+    wait_idle(page)
+    for number, sc in enumerate(tour.SCENES, start=1):
+        _banner(page).first.wait_for(timeout=60_000)
+        page.wait_for_function(
+            f"() => document.body.innerText.includes('Scene {number} of 11')", timeout=60_000)
+        wait_idle(page)
+        assert page.locator("[data-testid='stException']").count() == 0, sc.title
+        assert _scene_in_url(page) == number
+        if sc.page != "train":
+            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / f"tour_scene_{number:02d}.png"))
+        if number < len(tour.SCENES):
+            page.evaluate("() => document.activeElement && document.activeElement.blur()")
+            page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("() => document.body.innerText.includes('Scene 10 of 11')",
+                           timeout=60_000)
+    _local_only(page)
+
+
+def test_presenter_view_fills_the_screen(browser, server):
+    for width, height in ((1280, 720), (1920, 1080)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.requests = []
+        page.on("request", lambda r, p=page: p.requests.append(r.url))
+        page.goto(f"{server}/gradients?scene=5&present=1")
+        page.wait_for_url("**vh=*", timeout=60_000)
+        wait_chart(page)
+        page.wait_for_timeout(500)
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert not page.locator("[data-testid='stSidebar']").is_visible()
+        box = page.locator(".js-plotly-plot").first.bounding_box()
+        assert box["width"] > 0.85 * width, box
+        assert box["y"] + box["height"] <= height + 2, box  # the chart fits on the screen
+        assert box["height"] > 0.45 * height, box
+        page.screenshot(path=str(ARTIFACTS / f"presenter_{width}x{height}.png"))
+        _local_only(page)
+        context.close()
