@@ -19,6 +19,7 @@ from app.views.common import (
     controls_margin,
     frame_steps,
     masked,
+    typed,
 )
 from engine import diagnostics
 
@@ -36,7 +37,8 @@ def heatmap_trace(z: np.ndarray, x: list[int], name: str, zmax: float | None = N
         zmax = float(np.max(np.abs(finite))) if finite.size else 1.0
         zmax = zmax if zmax > 0 else 1.0
     zmin = -zmax if zmin is None else zmin
-    return {"type": "heatmap", "z": compact(z), "x": x, "name": name, "colorscale": colorscale,
+    return {"type": "heatmap", "z": typed(compact(z)), "x": x, "name": name,
+            "colorscale": colorscale,
             "zmin": zmin, "zmax": zmax, "xaxis": xaxis, "yaxis": yaxis,
             "colorbar": {"x": colorbar_x, "xanchor": "left", "len": 0.55, "y": 1,
                          "yanchor": "top", "thickness": 16, "tickfont": {"size": 14},

@@ -237,6 +237,8 @@ def test_folded_diagram_labels_are_apart_and_inside():
 
 
 def _differences(a, b, path=""):
+    if isinstance(a, dict) and "bdata" in a and a == b:
+        return
     if isinstance(b, dict) and "bdata" in b:  # a numpy array, base64-encoded by validation
         import base64
 
