@@ -317,8 +317,6 @@ def to_png(fig: dict, frame: int | None = None, width: int = 1280, height: int =
     opts, size = _layout_size(src, width, height, scale)
     (png,) = _run(_render_async([_static(src)], opts, progress, (0.0, 0.95)))
     img = _fit(png, size)
-    if img.size != size or img.mode != "RGB":  # pragma: no cover - _fit makes it so
-        raise RuntimeError("unexpected image size")
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=False)
     _report(progress, 1.0)
