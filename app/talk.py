@@ -18,7 +18,7 @@ SCENE_PAGES = {
     "unroll": "screens/unroll.py", "hidden": "screens/hidden.py", "gates": "screens/gates.py",
     "gradients": "screens/gradients.py", "chaos": "screens/chaos.py", "train": "screens/train.py",
 }
-PRESENTER_CHROME_PX = 190  # title, tour bar and margins above the chart in presenter view
+PRESENTER_CHROME_PX = 160  # title, tour bar and margins above the chart in presenter view
 
 # Arrow keys press the tour's Previous/Next buttons; keys typed into inputs or sliders are
 # left alone. Guarded so reruns don't stack listeners.
@@ -124,8 +124,11 @@ def tour_bar(s: Settings) -> None:
         left, mid, right = st.columns([1.5, 7, 1.5], vertical_alignment="center")
         left.button("◀ Previous", key="tour-prev", on_click=apply_scene, args=(s.scene - 1,),
                     disabled=s.scene <= 1, use_container_width=True)
-        mid.markdown(f"**Scene {s.scene} of {n}: {sc.title}.** {sc.caption}  \n"
-                     f"*Look at:* {sc.look_at}")
+        if s.present:  # one line: the chart gets the room, the speaker tells the story
+            mid.markdown(f"**{s.scene}/{n} {sc.title}.** *Look at:* {sc.look_at}")
+        else:
+            mid.markdown(f"**Scene {s.scene} of {n}: {sc.title}.** {sc.caption}  \n"
+                         f"*Look at:* {sc.look_at}")
         if s.scene < n:
             right.button("Next ▶", key="tour-next", on_click=apply_scene,
                          args=(s.scene + 1,), use_container_width=True)

@@ -7,6 +7,8 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
+from app import talk
+from app.export_panel import export_panel
 from app.state import DEFAULTS, Settings
 from app.views.common import TITLE_PX
 
@@ -47,10 +49,17 @@ def settings() -> Settings:
     return st.session_state.get("settings", DEFAULTS)
 
 
+def presenting() -> bool:
+    """Presenter view: pages show their title and main chart only (app/talk.py)."""
+    return settings().present
+
+
 def header(title: str, text: str, s: Settings, extra_latex: tuple = ()) -> None:
     """Title, one plain paragraph, and the cell's equations in the charts' symbols."""
     st.markdown(STYLE, unsafe_allow_html=True)
     st.title(title)
+    if s.present:
+        return
     left, right = st.columns([1, 1], gap="medium")
     left.markdown(text)
     with right:
@@ -82,13 +91,18 @@ class CheckedFigure(go.Figure):
         return f"CheckedFigure({len(self._spec.get('data', []))} traces)"
 
 
-def chart(fig: dict, key: str, height: int | None = None) -> None:
+def chart(fig: dict, key: str, height: int | None = None, primary: bool = False) -> None:
     """The figure's title as page text (it wraps), then the figure without its title band.
 
     Builders keep ``TITLE_PX`` at the top for the title; taking it out of both the height
     and the top margin leaves the plot area, and so the pixel layout of the legend and the
-    animation controls, unchanged.
+    animation controls, unchanged. In presenter view only the ``primary`` chart is drawn,
+    as tall as the window allows; elsewhere the primary chart gets an Export popover.
     """
+    s = settings()
+    if s.present and not primary:
+        return
+    original = fig
     layout = dict(fig.get("layout", {}))
     title = (layout.get("title") or {}).get("text", "")
     if title:
@@ -100,9 +114,13 @@ def chart(fig: dict, key: str, height: int | None = None) -> None:
             layout["height"] -= TITLE_PX
         layout["margin"] = margin
     layout.pop("title", None)
+    if s.present and "height" in layout:
+        layout["height"] = talk.main_chart_height(s, layout["height"])
     fig = CheckedFigure({**fig, "layout": layout})
     st.plotly_chart(fig, key=key, config=PLOT_CONFIG, height=height or "content",
                     theme=None)
+    if primary and not s.present:
+        export_panel(original, key)
 
 
 def run_engine(fn, *args):

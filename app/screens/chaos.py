@@ -28,15 +28,18 @@ sweep = ui.run_engine(compute.chaos_sweep, by, s.hidden, s.seed, s.physics(), (c
 if sweep is not None:
     k = sweep["values"].index(current)
     lam, decay = sweep["lyapunov"][k], sweep["decay"][k]
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Your setting", f"{'g' if by == 'gain' else 'ρ'} = {current:g}")
-    c2.metric("Largest Lyapunov exponent λ", f"{lam:+.3f}",
-              help="engine.diagnostics.lyapunov_exponent: zero input, random start, "
-                   f"{compute.CHAOS_STEPS} steps.")
-    c3.metric("Gradient change per step back", "n/a" if not math.isfinite(decay)
-              else f"× {decay:.3g}", help="engine.diagnostics.gradient_decay_rate on your "
-              "input signal (first 200 steps), loss at the last step.")
-    ui.chart(cv.chaos_figure(sweep, current, by), key="chaos")
+    if not ui.presenting():
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Your setting", f"{'g' if by == 'gain' else 'ρ'} = {current:g}")
+        c2.metric("Largest Lyapunov exponent λ", f"{lam:+.3f}",
+                  help="engine.diagnostics.lyapunov_exponent: zero input, random start, "
+                       f"{compute.CHAOS_STEPS} steps.")
+        c3.metric("Gradient change per step back", "n/a" if not math.isfinite(decay)
+                  else f"× {decay:.3g}", help="engine.diagnostics.gradient_decay_rate on your "
+                  "input signal (first 200 steps), loss at the last step.")
+    ui.chart(cv.chaos_figure(sweep, current, by), key="chaos", primary=True)
+    if ui.presenting():
+        st.stop()
     st.caption("The sweep always uses a tanh Elman RNN with gaussian weights (the random "
                "networks of Sompolinsky et al. 1988) and your hidden size (at most 64), seed "
                "and input; the star marks your gain or spectral radius. "

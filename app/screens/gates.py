@@ -34,13 +34,14 @@ else:
         panels = dict(pv.gates)
         if pv.c is not None:
             panels["c"] = pv.c
-        cols = st.columns(len([g for g in pv.gates if g in gv.SIGMOID_GATES]))
-        for col, (name, values) in zip(cols, [(g, v) for g, v in pv.gates.items()
-                                              if g in gv.SIGMOID_GATES], strict=True):
-            col.metric(f"{gv.GATE_NAMES[name]} saturated",
-                       f"{float(np.mean(diagnostics.gate_saturation(values, gv.SATURATION))):.0%}",
-                       help="Share of (unit, step) values below 0.05 or above 0.95.")
+        if not ui.presenting():
+            cols = st.columns(len([g for g in pv.gates if g in gv.SIGMOID_GATES]))
+            for col, (name, values) in zip(cols, [(g, v) for g, v in pv.gates.items()
+                                                  if g in gv.SIGMOID_GATES], strict=True):
+                share = float(np.mean(diagnostics.gate_saturation(values, gv.SATURATION)))
+                col.metric(f"{gv.GATE_NAMES[name]} saturated", f"{share:.0%}",
+                           help="Share of (unit, step) values below 0.05 or above 0.95.")
         direction = ", forward direction" if s.bidir else ""
         ui.chart(gv.gates_figure(panels, title=f"Gates of layer {layer}{direction}"),
-                 key="gates")
+                 key="gates", primary=True)
         ui.chart(gv.saturation_figure(pv.gates), key="gate_saturation")

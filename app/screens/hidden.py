@@ -22,14 +22,15 @@ run = ui.run_engine(compute.cached_simulate, s)
 if run is not None:
     ui.show_notices(run.notices)
     ui.overflow_message("the hidden state", run.overflow)
-    c1, c2 = st.columns([1, 2])
-    if s.layers > 1:
-        c1.selectbox("Layer shown", list(range(s.layers)), key="w_layer")
-    c2.text_input("Units drawn as lines (comma separated)", key="w_units",
-                  help=f"Unit numbers from 0 to {s.hidden - 1}.")
+    if not ui.presenting():
+        c1, c2 = st.columns([1, 2])
+        if s.layers > 1:
+            c1.selectbox("Layer shown", list(range(s.layers)), key="w_layer")
+        c2.text_input("Units drawn as lines (comma separated)", key="w_units",
+                      help=f"Unit numbers from 0 to {s.hidden - 1}.")
     layer = min(s.layer, s.layers - 1)
     row = run.passes[layer]
     h = np.concatenate([pv.h for pv in row], axis=1)
     what = f"layer {layer}" + (", forward units then reverse units" if len(row) > 1 else "")
     fig = hv.hidden_figure(h, s.chosen_units(), title=f"h_t of {what}, {s.cell.upper()} cell")
-    ui.chart(fig, key="hidden_state")
+    ui.chart(fig, key="hidden_state", primary=True)

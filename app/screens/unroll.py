@@ -24,26 +24,27 @@ if run is not None:
     ui.overflow_message("the hidden state", run.overflow)
     # The folded cell sits beside the controls; the unrolled graph gets the full width, so
     # its arrows stay long enough to point at.
-    left, right = st.columns([1.25, 2], gap="large")
-    with left:
-        ui.chart(uv.folded_figure(s.cell), key="folded")
-    with right:
-        right.radio("Pattern", ARCHS, key="w_arch", horizontal=True,
-                    help="Which steps read an input and which produce an output. The loss "
-                         "setting in the sidebar decides where the gradient starts.")
-        right.text_input("Unit coloured", key="w_units", help="The first unit of this list "
-                         "colours the nodes (same list as on the Hidden state page).")
-        right.caption("Colour: blue negative, white zero, red positive; each row is scaled "
-                      "to its own largest |value|. Hover a node for its value.")
-        if s.arch == "one-to-one":
-            right.caption("One-to-one is a plain feed-forward network: a single step, no "
-                          "memory.")
-        if run.T > uv.WINDOW:
-            right.caption(f"{run.T} steps: the chart shows {uv.WINDOW} at a time around the "
-                          "cursor; drag the chart or the slider to move.")
+    if not ui.presenting():
+        left, right = st.columns([1.25, 2], gap="large")
+        with left:
+            ui.chart(uv.folded_figure(s.cell), key="folded")
+        with right:
+            right.radio("Pattern", ARCHS, key="w_arch", horizontal=True,
+                        help="Which steps read an input and which produce an output. The loss "
+                             "setting in the sidebar decides where the gradient starts.")
+            right.text_input("Unit coloured", key="w_units", help="The first unit of this list "
+                             "colours the nodes (same list as on the Hidden state page).")
+            right.caption("Colour: blue negative, white zero, red positive; each row is scaled "
+                          "to its own largest |value|. Hover a node for its value.")
+            if s.arch == "one-to-one":
+                right.caption("One-to-one is a plain feed-forward network: a single step, no "
+                              "memory.")
+            if run.T > uv.WINDOW:
+                right.caption(f"{run.T} steps: the chart shows {uv.WINDOW} at a time around the "
+                              "cursor; drag the chart or the slider to move.")
     unit = s.chosen_units()[0]
     deep = (f"{s.layers} layers" if s.layers > 1 else "1 layer") + \
         (", bidirectional" if s.bidir else "")
     fig = uv.unroll_figure(run.passes, run.x, s.cell, s.arch, unit=unit, vocab=run.vocab,
                            title=f"{s.cell.upper()}, {deep}, {s.arch}: unit {unit}")
-    ui.chart(fig, key="unroll")
+    ui.chart(fig, key="unroll", primary=True)
