@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 PORT   ?= 8501
 
-.PHONY: install run test lint bench bench-train bench-app clean
+.PHONY: install run test lint bench bench-train bench-app bench-room clean
 
 install: $(STAMP)
 
@@ -33,6 +33,9 @@ bench-train: install
 
 bench-app: install
 	$(PY) benchmarks/app_speed.py
+
+bench-room: install
+	$(PY) benchmarks/packed_room.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
