@@ -65,3 +65,25 @@ def test_presenter_view_fills_the_screen(browser, server):
         page.screenshot(path=str(ARTIFACTS / f"presenter_{width}x{height}.png"))
         _local_only(page)
         context.close()
+
+
+def test_link_to_this_view_reopens_it_seed_included(page, browser):
+    page.goto(f"{page.base}/gates?cell=gru&seed=5&T=70")
+    wait_chart(page)
+    page.get_by_text("Link to this view").click()
+    page.locator("[data-testid='stCode'] code").first.wait_for(timeout=30_000)
+    links = page.locator("[data-testid='stCode'] code").all_inner_texts()
+    link = next(x.strip() for x in links if "present" not in x)
+    query = parse_qs(urlparse(link).query)
+    assert urlparse(link).path == "/gates"
+    assert query["seed"] == ["5"] and query["cell"] == ["gru"] and query["T"] == ["70"]
+    other = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    other.goto(link)
+    wait_chart(other)
+    assert other.locator("h1").first.inner_text() == "Gates"
+    slider = "[data-testid='stSidebar'] input[type='range'][aria-label='Sequence length T']"
+    assert other.locator(slider).input_value() == "70"
+    assert other.locator("[data-testid='stSidebar'] input[aria-label='Seed']").input_value() \
+        == "5"
+    other.context.close()
+    _local_only(page)
