@@ -98,6 +98,11 @@ def simulate(s: Settings) -> Run:
     seed = loss_seed(trace.output.shape, s.loss)
     grads = trace.backward(seed)
     window = s.truncate if 0 < s.truncate < x.shape[0] else None
+    if window and net.bidirectional:
+        notices.append("Truncated BPTT is shown for one-directional networks only: a "
+                       "bidirectional layer's reverse pass reads the future, so there is no "
+                       "'k steps back' to cut at.")
+        window = None
     trunc = trace.backward(seed, truncate=window) if window else None
     if s.clip == "norm":
         clipped = clip_by_norm(grads.params, s.threshold)

@@ -15,6 +15,7 @@ from app.state import (
     CHOICES,
     FLOAT_RANGES,
     INT_RANGES,
+    RADIUS_MIN,
     Settings,
     initial_from_url,
 )
@@ -116,7 +117,7 @@ def render() -> tuple[Settings, list[str]]:
     if ss["w_scale"] == SCALES[0]:
         sb.slider("Gain g", *FLOAT_RANGES["gain"], step=0.01, key="w_gain", disabled=fixed)
     else:
-        sb.slider("Spectral radius ρ of W_hh", 0.01, FLOAT_RANGES["radius"][1], step=0.01,
+        sb.slider("Spectral radius ρ of W_hh", RADIUS_MIN, FLOAT_RANGES["radius"][1], step=0.01,
                   key="w_radius", disabled=fixed)
     sb.number_input("Seed", *INT_RANGES["seed"], step=1, key="w_seed", disabled=fixed)
 

@@ -23,6 +23,7 @@ MAX_SEQ = 8000  # characters of a typed or uploaded sequence
 INT_RANGES = {"hidden": (1, 256), "layers": (1, 4), "T": (1, 1000), "seed": (0, 999_999),
               "truncate": (0, 1000), "layer": (0, 3), "scene": (0, 11), "vh": (0, 4000)}
 FLOAT_RANGES = {"gain": (0.01, 10.0), "radius": (0.0, 10.0), "threshold": (0.001, 1e6)}
+RADIUS_MIN = 0.01  # the smallest spectral radius the slider offers (0 = not rescaled)
 CHOICES = {"cell": tuple(CELLS), "act": tuple(ACTIVATIONS), "init": tuple(INITS),
            "signal": SIGNALS, "encoding": ENCODINGS, "loss": LOSS_WHERE, "clip": CLIPS,
            "arch": ARCHS}
@@ -182,6 +183,8 @@ def _coerce(name: str, value, default, notices: list[str]):
             notices.append(f"{name}={_show(value)} is not a number; using {default:g}.")
             return default
         clamped = float(min(max(number, low), high))
+        if name == "radius" and 0 < clamped < RADIUS_MIN:  # 0 means "off"; the slider starts here
+            clamped = RADIUS_MIN
         if clamped != number:
             notices.append(f"{name}={_show(value)} is outside {low:g}..{high:g}; "
                            f"using {clamped:g}.")

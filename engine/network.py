@@ -79,16 +79,20 @@ class Gradients:
 def truncation_blocks(T: int, window: int | None, stride: int | None):
     """Williams & Peng's BPTT(k2, k1) as (lo, end, start) triples in processing order.
 
-    Every ``stride`` (k1) steps, the losses of steps lo+1..end are propagated back from
-    ``end`` down to ``start = end - window + 1`` (k2 = window); gradients from further back
-    are cut. The last block always ends at T-1, so a loss at the last step sees exactly the
-    last ``window`` steps. ``window=None`` (or >= T with stride >= T) is full BPTT.
+    Flushes happen every ``stride`` (k1) steps counted back from the last step: at each
+    flush ``end`` the losses of steps lo+1..end are propagated back down to
+    ``start = end - window + 1`` (k2 = window); gradients from further back are cut. So a
+    loss at the last step sees exactly the last ``window`` steps, and with stride = window
+    (the default) the blocks are disjoint chunks of ``window`` steps: torch's "detach every
+    k steps", counted from the end (identical when k divides T). ``window=None`` is full BPTT.
     """
     if window is None:
         return [(-1, T - 1, 0)]
     window = limits.check_int("truncate", window, 1, limits.MAX_STEPS)
     stride = window if stride is None else limits.check_int("stride", stride, 1, window)
-    ends = list(range(stride - 1, T - 1, stride)) + [T - 1]
+    if window >= T:  # every block would reach step 0: that is full BPTT
+        return [(-1, T - 1, 0)]
+    ends = sorted(range(T - 1, -1, -stride))
     blocks, lo = [], -1
     for end in ends:
         blocks.append((lo, end, max(0, end - window + 1)))
@@ -99,42 +103,53 @@ def truncation_blocks(T: int, window: int | None, stride: int | None):
 def bptt_pass(cell: Cell, rec: dict, p: dict, direct: np.ndarray, dh_last, dc_last, blocks):
     """Backpropagate one layer-direction through time (processing order).
 
-    ``direct`` is dL/d(output_t) from the loss or the layer above. Returns the accumulated
-    pre-activation gradients, dL/dh_t and dL/dc_t per step, and the initial-state gradients.
+    ``direct`` is dL/d(output_t) from the loss or the layer above. Returns ``offset`` and,
+    for steps offset.. of the blocks' span, the accumulated pre-activation gradients and
+    dL/dh_t, dL/dc_t per step; then the initial-state gradients.
     """
     T, B, H = rec["state"].shape
     single = blocks == [(-1, T - 1, 0)]  # full BPTT visits every step once: write in place
+    offset = min(b[2] for b in blocks)
+    n = max(b[1] for b in blocks) - offset + 1
     alloc = np.empty if single else np.zeros
-    acc = {n: alloc((T, B, cell.blocks * H)) for n in cell.acc_names}
-    dh_all = alloc((T, B, H))
-    dc_all = alloc((T, B, H)) if cell.has_cell_state else None
+    acc = {name: alloc((n, B, cell.blocks * H)) for name in cell.acc_names}
+    dh_all = alloc((n, B, H))
+    dc_all = alloc((n, B, H)) if cell.has_cell_state else None
     dh0 = np.zeros((B, H))
     dc0 = np.zeros((B, H)) if cell.has_cell_state else None
-    accs = [acc[n] for n in cell.acc_names]
+    accs = [acc[name] for name in cell.acc_names]
     for lo, end, start in blocks:
         final = end == T - 1
         dh = dh_last.copy() if final and dh_last is not None else np.zeros((B, H))
         dc = dc_last.copy() if final and dc_last is not None else None
         for t in range(end, start - 1, -1):
+            k = t - offset
             if single:
-                dh = np.add(dh, direct[t], out=dh_all[t])
-                rows = [a[t] for a in accs] + ([] if dc_all is None else [dc_all[t]])
+                dh = np.add(dh, direct[t], out=dh_all[k])
+                rows = [a[k] for a in accs] + ([] if dc_all is None else [dc_all[k]])
                 _, dh_prev, dc_prev, _ = cell.step(rec, p, t, dh, dc, rows)
             else:
                 if t > lo:
                     dh = dh + direct[t]
                 das, dh_prev, dc_prev, dc_total = cell.step(rec, p, t, dh, dc)
                 for a, da in zip(accs, das, strict=True):
-                    a[t] += da
-                dh_all[t] += dh
+                    a[k] += da
+                dh_all[k] += dh
                 if dc_all is not None:
-                    dc_all[t] += dc_total
+                    dc_all[k] += dc_total
             dh, dc = dh_prev, dc_prev
         if start == 0:
             dh0 += dh
             if dc0 is not None:
                 dc0 += dc
-    return acc, dh_all, dc_all, dh0, dc0
+    return offset, acc, dh_all, dc_all, dh0, dc0
+
+
+def _window(rec: dict, offset: int, n: int) -> dict:
+    """The record of steps offset..offset+n-1, as ``param_grads`` reads it."""
+    out = {k: rec[k][offset:offset + n] for k in ("x", "state", "h")}
+    out["h0"] = rec["h0"] if offset == 0 else rec["state"][offset - 1]
+    return out
 
 
 class Network:
@@ -354,46 +369,79 @@ class Trace:
                 raise ValueError("grad_c_n applies to the lstm cell only")
             gcn = net._check_state("grad_c_n", grad_c_n, B, self.batched)
         blocks = truncation_blocks(T, truncate, stride)
+        full = blocks == [(-1, T - 1, 0)]
+        if not full and D == 2:
+            raise ValueError("truncate applies to unidirectional networks: the reverse pass "
+                             "reads the future, so there is no 'k steps back' to cut at")
+        # One layer, or full BPTT: each layer takes every block at once. Deeper truncated
+        # networks go block by block: the block's losses go down through every layer, each
+        # layer cut at the block's start (what detaching all states there would do).
+        groups = [blocks] if full or L == 1 else [[b] for b in blocks]
 
-        grads: dict[str, np.ndarray] = {}
-        hidden = [[None] * D for _ in range(L)]
-        cells = [[None] * D for _ in range(L)] if net.cell.has_cell_state else None
+        grads = {k: np.zeros_like(v) for k, v in net.params.items()}
+        hidden = [[np.zeros((T, B, H)) for _ in range(D)] for _ in range(L)]
+        cells = ([[np.zeros((T, B, H)) for _ in range(D)] for _ in range(L)]
+                 if net.cell.has_cell_state else None)
         dh0 = np.zeros((L * D, B, H))
         dc0 = np.zeros((L * D, B, H)) if net.cell.has_cell_state else None
-        overflow = None
-        above = g
+        grad_input = np.zeros_like(self.x)
         with np.errstate(all="ignore"):
-            for layer in reversed(range(L)):
-                below = None
-                for d in range(D):
-                    pt = self.passes[layer][d]
-                    p = net.layer_params(layer, d)
-                    if "prepared" not in pt.rec:
-                        net.cell.prepare(pt.rec, p)
-                        pt.rec["prepared"] = True
-                    direct = above[..., d * H:(d + 1) * H]
-                    idx = layer * D + d
-                    acc, dh_all, dc_all, dh0[idx], c0_grad = bptt_pass(
-                        net.cell, pt.rec, p, direct[::-1] if d else direct,
-                        None if ghn is None else ghn[idx], None if gcn is None else gcn[idx],
-                        blocks)
-                    if dc0 is not None:
-                        dc0[idx] = c0_grad
-                    pg = net.cell.param_grads(pt.rec, p, acc)
-                    for short, value in pg.items():
-                        if short != "dx":
-                            grads[net.key(short, layer, d)] = value
-                    dx = pg["dx"][::-1] if d else pg["dx"]
-                    below = dx if below is None else below + dx
-                    hidden[layer][d] = dh_all[::-1] if d else dh_all
-                    if cells is not None:
-                        cells[layer][d] = dc_all[::-1] if d else dc_all
-                    bad = _first_bad_step(dh_all[::-1])  # first met walking back
-                    if overflow is None and bad is not None:
-                        processing_step = T - 1 - bad
-                        overflow = {"layer": layer, "direction": d,
-                                    "step": bad if d else processing_step}
-                above = below
+            for group in groups:
+                if len(groups) == 1:
+                    above = g
+                else:
+                    lo, end, _ = group[0]
+                    above = np.zeros_like(g)
+                    above[lo + 1:end + 1] = g[lo + 1:end + 1]
+                for layer in reversed(range(L)):
+                    below = np.zeros((T, B, net.layer_input_size(layer)))
+                    layer_blocks = group if layer == L - 1 else [(b[2] - 1, b[1], b[2])
+                                                                 for b in group]
+                    for d in range(D):
+                        pt = self.passes[layer][d]
+                        p = net.layer_params(layer, d)
+                        if "prepared" not in pt.rec:
+                            net.cell.prepare(pt.rec, p)
+                            pt.rec["prepared"] = True
+                        direct = above[..., d * H:(d + 1) * H]
+                        idx = layer * D + d
+                        offset, acc, dh_all, dc_all, h0_grad, c0_grad = bptt_pass(
+                            net.cell, pt.rec, p, direct[::-1] if d else direct,
+                            None if ghn is None else ghn[idx],
+                            None if gcn is None else gcn[idx], layer_blocks)
+                        n = dh_all.shape[0]
+                        dh0[idx] += h0_grad
+                        if dc0 is not None:
+                            dc0[idx] += c0_grad
+                        pg = net.cell.param_grads(_window(pt.rec, offset, n), p, acc)
+                        for short, value in pg.items():
+                            if short != "dx":
+                                grads[net.key(short, layer, d)] += value
+                        if d:  # bidirectional means full BPTT: the window is all of T
+                            below += pg["dx"][::-1]
+                            hidden[layer][d] += dh_all[::-1]
+                        else:
+                            below[offset:offset + n] += pg["dx"]
+                            hidden[layer][d][offset:offset + n] += dh_all
+                        if cells is not None:
+                            if d:
+                                cells[layer][d] += dc_all[::-1]
+                            else:
+                                cells[layer][d][offset:offset + n] += dc_all
+                    above = below
+                grad_input += above
+
+        overflow = None
+        for layer in reversed(range(L)):
+            for d in range(D):
+                # the first inf/NaN met walking back through the pass: a reverse pass walks
+                # back in time order, a forward pass from the last step
+                walk = hidden[layer][d] if d else hidden[layer][d][::-1]
+                bad = _first_bad_step(walk)
+                if overflow is None and bad is not None:
+                    overflow = {"layer": layer, "direction": d,
+                                "step": bad if d else T - 1 - bad}
+        above = grad_input
 
         return Gradients(
             params={k: grads[k] for k in net.params},

@@ -84,3 +84,12 @@ def test_overflow_is_reported_not_crashed():
     assert any("Overflow" in w.value for w in at.warning)
     spec = _specs(at)[0]
     assert "overflow at t" in json.dumps(spec)
+
+
+@pytest.mark.parametrize("query", [{"radius": "0.005"},
+                                   {"bidir": "1", "truncate": "5", "T": "30"}])
+def test_more_hostile_urls_open_without_a_traceback(query):
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception

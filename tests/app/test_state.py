@@ -47,3 +47,10 @@ def test_window_and_units():
     assert Settings(T=50, truncate=60).window is None
     assert Settings(T=50, truncate=10).window == 10
     assert Settings(hidden=4, units="9, 2,2,x,1").chosen_units() == [2, 1]
+
+
+def test_a_radius_below_the_slider_minimum_is_raised_to_it():
+    s, notices = Settings.from_query({"radius": "0.005"})
+    assert s.radius == 0.01 and notices
+    s, notices = Settings.from_query({"radius": "0"})
+    assert s.radius == 0.0 and not notices

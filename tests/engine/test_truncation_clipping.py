@@ -82,7 +82,10 @@ def test_chunked_truncation_equals_torch_detach_every_k_steps():
 
 def test_truncation_blocks_validate():
     assert truncation_blocks(5, None, None) == [(-1, 4, 0)]
-    assert truncation_blocks(7, 3, None) == [(-1, 2, 0), (2, 5, 3), (5, 6, 4)]
+    # chunks of 3 counted back from the last step: [0], [1, 3], [4, 6]
+    assert truncation_blocks(7, 3, None) == [(-1, 0, 0), (0, 3, 1), (3, 6, 4)]
+    assert truncation_blocks(7, 3, 1)[-1] == (5, 6, 4)  # sliding: every loss sees 3 steps
+    assert truncation_blocks(7, 9, 2) == [(-1, 6, 0)]  # a window >= T is full BPTT
     with pytest.raises(ValueError, match="truncate"):
         truncation_blocks(5, 0, None)
     with pytest.raises(ValueError, match="stride"):
@@ -133,3 +136,45 @@ def test_clipping_non_finite_gradients_behaves_like_torch():
         clip_by_norm(grads, -1)
     with pytest.raises(ValueError, match="clip_value"):
         clip_by_value(grads, float("nan"))
+
+
+def _torch_truncated(module, x, g, blocks):
+    """Reference: per block, detach every layer's state at the block's start, run the stack
+    over start..end and backpropagate the losses of steps lo+1..end."""
+    module.zero_grad()
+    with torch.no_grad():
+        states = [torch.zeros(module.num_layers, 1, module.hidden_size, dtype=torch.float64)]
+        h = states[0]
+        for t in range(x.shape[0]):  # the state after every step, for every layer
+            _, h = module(torch.tensor(x[t:t + 1]), h)
+            states.append(h)
+    for lo, end, start in blocks:
+        out, _ = module(torch.tensor(x[start:end + 1]), states[start].clone())
+        seed = torch.zeros_like(out)
+        seed[lo + 1 - start:] = torch.tensor(g[lo + 1:end + 1])
+        out.backward(seed)
+    return {k: p.grad.numpy().copy() for k, p in module.named_parameters()}
+
+
+@pytest.mark.parametrize("layers,T,window,stride", [
+    (2, 8, 3, None), (2, 8, 3, 1), (3, 9, 4, 2), (2, 10, 4, None), (1, 8, 3, None),
+])
+def test_deep_truncated_bptt_equals_detaching_every_layer(layers, T, window, stride):
+    torch.manual_seed(layers + T)
+    module = torch.nn.RNN(2, 3, layers, dtype=torch.float64)
+    net = Network.from_torch(module)
+    rng = np.random.default_rng(T)
+    x = rng.standard_normal((T, 1, 2))
+    g = rng.standard_normal((T, 1, 3))
+    got = net.run(x).backward(g, truncate=window, stride=stride).params
+    want = _torch_truncated(module, x, g, truncation_blocks(T, window, stride))
+    for k, v in want.items():
+        assert_close(got[k], v, rel=1e-12, what=k)
+
+
+def test_truncation_is_refused_for_bidirectional_networks():
+    net = Network("gru", 2, 3, bidirectional=True)
+    trace = net.run(np.zeros((10, 2)))
+    with pytest.raises(ValueError, match="unidirectional"):
+        trace.backward(np.ones((10, 6)), truncate=3)
+    trace.backward(np.ones((10, 6)), truncate=10)  # a window >= T is full BPTT: fine
