@@ -20,8 +20,14 @@ __all__ = [
 ]
 
 
+def _check_pass(net: Network, layer: int, direction: int) -> None:
+    check_int("layer", layer, 0, net.num_layers - 1)
+    check_int("direction", direction, 0, net.num_directions - 1)
+
+
 def recurrent_blocks(net: Network, layer: int = 0, direction: int = 0) -> dict[str, np.ndarray]:
     """The (H, H) recurrent matrix of every gate (IndRNN: diag(u))."""
+    _check_pass(net, layer, direction)
     w = net.params[net.key("w_hh", layer, direction)]
     H = net.hidden_size
     if w.ndim == 1:
@@ -67,6 +73,7 @@ def _batch_record(rec: dict, b: int) -> dict:
 
 def _prepared(trace: Trace, layer: int, direction: int, batch_index: int):
     net = trace.network
+    _check_pass(net, layer, direction)
     pt = trace.pass_trace(layer, direction)
     p = net.layer_params(layer, direction)
     if "prepared" not in pt.rec:
@@ -117,12 +124,14 @@ def lyapunov_exponent(net: Network, steps: int = 2000, x=None, burn_in: int | No
     rng = np.random.default_rng(seed)
     if x is None:
         scale = float(layer_input_scale)
+        if not np.isfinite(scale) or scale < 0:
+            raise ValueError(f"layer_input_scale must be a finite number >= 0, got {scale}")
         x = scale * rng.standard_normal((steps, 1, net.input_size)) if scale > 0 else \
             np.zeros((steps, 1, net.input_size))
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 2:
         x = x[:, None, :]
-    T = x.shape[0]
+    T = check_int("length of x", x.shape[0], 2, 100_000)
     burn_in = T // 10 if burn_in is None else check_int("burn_in", burn_in, 0, T // 2 - 1)
     H = net.hidden_size
     LD = net.num_layers * net.num_directions
@@ -154,7 +163,9 @@ def memory_horizon(norms: np.ndarray, threshold: float = 1e-3) -> int | None:
     None when it never falls that far within the sequence (or the start is zero/non-finite).
     """
     threshold = check_positive("threshold", threshold)
-    norms = np.asarray(norms, dtype=np.float64)
+    norms = np.asarray(norms, dtype=np.float64).ravel()
+    if norms.size == 0:
+        return None
     start = norms[-1]
     if not np.isfinite(start) or start <= 0:
         return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import limits
+from .activations import get_activation
 from .cells import CELLS, Cell, make_cell
 from .init import INITS, init_tensor, rescale_radius
 
@@ -170,6 +171,7 @@ class Network:
         if not isinstance(bidirectional, (bool, np.bool_)):
             raise ValueError(f"bidirectional must be True or False, got {bidirectional!r}")
         self.bidirectional = bool(bidirectional)
+        get_activation(activation)  # unknown names fail for every cell, gated ones too
         self.cell: Cell = make_cell(cell, self.hidden_size, activation)
         self.activation = activation if self.cell.uses_activation else "tanh"
         if init not in INITS:
@@ -213,6 +215,8 @@ class Network:
         """LSTM only: total forget-gate bias = value (b_ih carries it, b_hh's block is 0)."""
         if self.cell.name != "lstm":
             raise ValueError(f"forget_bias applies to the lstm cell only, not {self.cell.name!r}")
+        if not np.isfinite(float(value)):
+            raise ValueError(f"forget_bias must be a finite number, got {value!r}")
         H = self.hidden_size
         for layer in range(self.num_layers):
             for d in range(self.num_directions):

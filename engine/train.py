@@ -78,6 +78,9 @@ class TrainConfig:
         if self.bidirectional and self.task in NEXT_STEP_TASKS:
             raise ValueError(f"bidirectional makes no sense for {self.task!r}: next-step "
                              "prediction would see the answer")
+        if self.bidirectional and self.tbptt is not None:
+            raise ValueError("tbptt cannot be combined with bidirectional: the reverse pass "
+                             "would carry its state in from the future chunk")
         return self
 
 
@@ -111,6 +114,20 @@ class TrainResult:
                 "stopped": self.stopped}
 
 
+def summary(out, where: str, hidden: int):
+    """What the read-out sees: every step, or the whole sequence for a loss at the end.
+
+    For a bidirectional network "the whole sequence" is the forward pass at the last step
+    joined with the reverse pass at the first step (out[-1] would give a reverse half that
+    has seen only the last input).
+    """
+    if where != "last":
+        return out
+    if out.shape[-1] == hidden:
+        return out[-1]
+    return torch.cat((out[-1, ..., :hidden], out[0, ..., hidden:]), dim=-1)
+
+
 class SequenceModel(torch.nn.Module):
     """A torch RNN/LSTM/GRU and a linear read-out, at the last step or every step."""
 
@@ -126,7 +143,7 @@ class SequenceModel(torch.nn.Module):
 
     def forward(self, x, state=None):
         out, state = self.rnn(x, state)
-        return self.head(out[-1] if self.where == "last" else out), state
+        return self.head(summary(out, self.where, self.rnn.hidden_size)), state
 
 
 def _loss(task: Task, pred, target):
@@ -160,7 +177,7 @@ def hidden_norm_snapshot(model: SequenceModel, task: Task, x: np.ndarray, y: np.
     trace = to_network(model).run(x[:, :1].astype(np.float64))
     out = torch.tensor(trace.output, requires_grad=True)
     w, b = model.head.weight.detach().double(), model.head.bias.detach().double()
-    pred = torch.nn.functional.linear(out[-1] if task.where == "last" else out, w, b)
+    pred = torch.nn.functional.linear(summary(out, task.where, model.rnn.hidden_size), w, b)
     target = torch.as_tensor(y[:1] if task.where == "last" else y[:, :1])
     target = target.double() if task.kind == "regression" else target
     _loss(task, pred, target).backward()

@@ -133,3 +133,25 @@ def test_every_cell_runs_batched_and_unbatched_alike():
         assert np.array_equal(g1.input, gb.input[:, 0])
         for gate in net.cell.gate_names:
             assert one.pass_trace(1, 1).gates[gate].shape == (6, 1, 3)
+
+
+def test_review_findings_give_value_errors():
+    net = Network("rnn", 1, 4)
+    trace = net.run(np.zeros((5, 1)))
+    with pytest.raises(ValueError, match="layer"):
+        diagnostics.jacobian_norms(trace, layer=3)
+    with pytest.raises(ValueError, match="direction"):
+        diagnostics.jacobian_norms(trace, direction=1)
+    with pytest.raises(ValueError, match="layer"):
+        diagnostics.recurrent_blocks(net, layer=3)
+    with pytest.raises(ValueError, match="layer"):
+        diagnostics.pascanu_factors(net, layer=3)
+    assert diagnostics.memory_horizon(np.array([])) is None
+    with pytest.raises(ValueError, match="forget_bias"):
+        Network("lstm", 1, 4, forget_bias=float("nan"))
+    with pytest.raises(ValueError, match="activation"):
+        Network("lstm", 1, 4, activation="bogus")
+    with pytest.raises(ValueError, match="length of x"):
+        diagnostics.lyapunov_exponent(net, x=np.zeros((1, 1)))
+    with pytest.raises(ValueError, match="layer_input_scale"):
+        diagnostics.lyapunov_exponent(net, steps=10, layer_input_scale=float("nan"))

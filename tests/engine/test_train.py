@@ -133,3 +133,22 @@ def test_cli_prints_json_last(capsys):
     summary = json.loads(last)
     assert summary["baseline_loss"] == pytest.approx(1 / 6)
     assert np.isfinite(summary["final_loss"]) and summary["steps_run"] == 3
+
+
+def test_bidirectional_many_to_one_reads_the_whole_sequence():
+    cfg = tr.TrainConfig(task="adding", seq_len=12, cell="gru", hidden=4, bidirectional=True,
+                         steps=1)
+    _, task, model = tr.build(cfg)
+    x, _ = task.batch(2, np.random.default_rng(0))
+    xt = torch.from_numpy(x)
+    changed = xt.clone()
+    changed[0] += 1.0  # only the first step differs
+    with torch.no_grad():
+        a, b = model(xt)[0], model(changed)[0]
+    assert not torch.allclose(a, b)  # the reverse half has seen step 0
+    with torch.no_grad():
+        out, _ = model.rnn(xt)
+    want = model.head(torch.cat((out[-1, :, :4], out[0, :, 4:]), dim=-1))
+    assert torch.allclose(a, want)
+    with pytest.raises(ValueError, match="tbptt"):
+        tr.train(tr.TrainConfig(**{**cfg.__dict__, "tbptt": 4}))
