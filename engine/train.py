@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from . import limits
-from .network import Network
+from .network import Network, truncation_blocks
 from .tasks import TASKS, Task, make_task
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
@@ -192,8 +192,10 @@ def _forward_backward(model, task: Task, config: TrainConfig, x, y):
         loss.backward()
         return loss.item()
     total, state = 0.0, None
-    for start in range(0, T, config.tbptt):
-        stop = min(T, start + config.tbptt)
+    # the engine's chunks (counted back from the last step), so the Gradients page's
+    # truncated curve is what training uses
+    for _, end, start in truncation_blocks(T, config.tbptt, None):
+        stop = end + 1
         pred, state = model(x[start:stop], state)
         loss = _loss(task, pred, y[start:stop]) * ((stop - start) / T)
         loss.backward()
