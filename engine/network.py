@@ -445,11 +445,10 @@ class Trace:
                 if overflow is None and bad is not None:
                     overflow = {"layer": layer, "direction": d,
                                 "step": bad if d else T - 1 - bad}
-        above = grad_input
 
         return Gradients(
-            params={k: grads[k] for k in net.params},
-            input=above if self.batched else above[:, 0],
+            params=grads,
+            input=grad_input if self.batched else grad_input[:, 0],
             h0=dh0 if self.batched else dh0[:, 0],
             c0=None if dc0 is None else (dc0 if self.batched else dc0[:, 0]),
             hidden=hidden, cell=cells, hidden_norm=_step_norms(hidden),
