@@ -83,6 +83,9 @@ def apply_scene(number: int) -> None:
     for f in fields(Settings):
         ss[f"w_{f.name}"] = getattr(s, f.name)
     ss["w_scale"] = "gain"
+    job = ss.get("train_job")
+    if sc.lab and not (job is not None and job.running):  # never touch a running lab
+        ss.update(sc.lab)
     ss["tour_goto"] = sc.page
 
 

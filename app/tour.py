@@ -20,6 +20,7 @@ class Scene:
     caption: str
     look_at: str
     settings: dict = field(default_factory=dict)
+    lab: dict = field(default_factory=dict)  # Training lab widgets (tr_*) the scene sets
 
     def apply(self, number: int) -> Settings:
         """The scene's settings: defaults, the scene's overrides, and the scene number."""
@@ -92,7 +93,8 @@ SCENES: tuple[Scene, ...] = (
           "On the adding problem the network must remember two marked numbers and add them. "
           "A vanilla RNN stays at the baseline (predicting the mean); the LSTM learns it.",
           "Start the run: the loss curves against the dashed baseline.",
-          {}),
+          {}, {"tr_task": "adding", "tr_T": 50, "tr_cells": ["rnn", "lstm"],
+               "tr_clip": "norm", "tr_threshold": 1.0}),
 )
 
 

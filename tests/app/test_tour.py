@@ -63,3 +63,14 @@ def test_link_box_holds_a_link_that_reopens_the_view():
     links = [c.value for c in at.code if "seed=7" in c.value]
     assert links and all("cell=gru" in v and "T=80" in v for v in links)
     assert any("present=1" in v for v in links)
+
+
+def test_the_showdown_scene_sets_up_the_training_lab():
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params["scene"] = "10"
+    at.run()
+    at.session_state["tr_task"] = "sine"  # the visitor had changed the lab before
+    at.button(key="tour-next").click().run()
+    assert not at.exception
+    assert at.session_state["tr_task"] == "adding"
+    assert at.session_state["tr_cells"] == ["rnn", "lstm"]
