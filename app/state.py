@@ -150,6 +150,15 @@ def _to_str(value) -> str:
     return str(value)
 
 
+def _finite(value) -> float | None:
+    """The value as a finite float, or None (text, NaN, inf)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _coerce(name: str, value, default, notices: list[str]):
     """One field: parse, clamp, and explain any change."""
     if isinstance(default, bool):
@@ -162,11 +171,8 @@ def _coerce(name: str, value, default, notices: list[str]):
         return default
     if name in INT_RANGES:
         low, high = INT_RANGES[name]
-        try:
-            number = float(value)
-            if not math.isfinite(number):
-                raise ValueError
-        except (TypeError, ValueError):
+        number = _finite(value)
+        if number is None:
             notices.append(f"{name}={_show(value)} is not a number; using {default}.")
             return default
         clamped = int(min(max(round(number), low), high))
@@ -175,11 +181,8 @@ def _coerce(name: str, value, default, notices: list[str]):
         return clamped
     if name in FLOAT_RANGES:
         low, high = FLOAT_RANGES[name]
-        try:
-            number = float(value)
-            if not math.isfinite(number):
-                raise ValueError
-        except (TypeError, ValueError):
+        number = _finite(value)
+        if number is None:
             notices.append(f"{name}={_show(value)} is not a number; using {default:g}.")
             return default
         clamped = float(min(max(number, low), high))
