@@ -13,7 +13,10 @@ from .activations import ACTIVATIONS
 from .cells import CELLS
 from .clipping import Clipped, clip_by_norm, clip_by_value, global_norm
 from .init import INITS
+from .memory import keep_freed_memory
 from .network import Gradients, Network, PassTrace, Trace, truncation_blocks
+
+keep_freed_memory()
 
 __all__ = [
     "ACTIVATIONS", "CELLS", "INITS", "Clipped", "Gradients", "Network", "PassTrace", "Trace",

@@ -40,6 +40,15 @@ def _flat(a: np.ndarray) -> np.ndarray:
     return a.reshape(-1, a.shape[-1])
 
 
+def _project(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """x @ w.T + b for all steps at once, as one 2-D product (a stacked (T, B, I) matmul is
+    several times slower) written into one fresh array."""
+    T, B, _ = x.shape
+    out = np.matmul(_flat(x), w.T).reshape(T, B, -1)
+    out += b
+    return out
+
+
 class Cell:
     """Shared shape bookkeeping; subclasses add forward, prepare, step and param_grads."""
 
@@ -64,7 +73,7 @@ class Cell:
         return {
             "w_ih": _flat(A).T @ _flat(x),
             "b_ih": A.sum(axis=(0, 1)),
-            "dx": A @ p["w_ih"],
+            "dx": (_flat(A) @ p["w_ih"]).reshape(*A.shape[:2], -1),
         }
 
     def param_grads(self, rec, p, acc) -> dict[str, np.ndarray]:
@@ -82,7 +91,7 @@ class RNNCell(Cell):
     name = "rnn"
 
     def forward(self, x, p, h0, c0=None):
-        xproj = x @ p["w_ih"].T + (p["b_ih"] + p["b_hh"])
+        xproj = _project(x, p["w_ih"], p["b_ih"] + p["b_hh"])
         T, B, H = xproj.shape
         a = np.empty((T, B, H))
         h = np.empty((T, B, H))
@@ -114,7 +123,7 @@ class IndRNNCell(RNNCell):
         return shapes
 
     def forward(self, x, p, h0, c0=None):
-        xproj = x @ p["w_ih"].T + (p["b_ih"] + p["b_hh"])
+        xproj = _project(x, p["w_ih"], p["b_ih"] + p["b_hh"])
         T, B, H = xproj.shape
         a = np.empty((T, B, H))
         h = np.empty((T, B, H))
@@ -158,7 +167,7 @@ class JordanCell(Cell):
         return shapes
 
     def forward(self, x, p, h0, c0=None):
-        xproj = x @ p["w_ih"].T + (p["b_ih"] + p["b_hh"])
+        xproj = _project(x, p["w_ih"], p["b_ih"] + p["b_hh"])
         T, B, H = xproj.shape
         a, h, ao, y = (np.empty((T, B, H)) for _ in range(4))
         whh_t = np.ascontiguousarray(p["w_hh"].T)
@@ -208,33 +217,36 @@ class LSTMCell(Cell):
         super().__init__(hidden_size, "tanh")
         H = hidden_size
         # One exp serves all four blocks: sigmoid(a) = 1 / (1 + exp(-a)) and
-        # tanh(a) = 2 * sigmoid(2a) - 1. The weights are pre-scaled by -1 (i, f, o) or -2 (g)
-        # so the loop computes exp of the product directly (exp is 3x faster than tanh here).
-        self._neg = -np.concatenate([np.ones(2 * H), np.full(H, 2.0), np.ones(H)])
+        # tanh(a) = 2 / (1 + exp(-2a)) - 1. The weights are pre-scaled by -1 (i, f, o) or -2
+        # (g) so the loop takes exp of the product directly (exp is 3x faster than tanh
+        # here), and one division by [1, 1, 2, 1] finishes three blocks and half the fourth.
+        self._num = np.concatenate([np.ones(2 * H), np.full(H, 2.0), np.ones(H)])
+        self._neg = -self._num
 
     def forward(self, x, p, h0, c0):
         H = self.H
-        neg = self._neg
-        xproj = (x @ p["w_ih"].T + (p["b_ih"] + p["b_hh"])) * neg
-        T, B, G = xproj.shape
-        pre = np.empty((T, B, G))
+        neg, num = self._neg, self._num
+        # the scaled pre-activations; the loop adds the recurrent term in place
+        pre = _project(x, p["w_ih"] * neg[:, None], (p["b_ih"] + p["b_hh"]) * neg)
+        T, B, G = pre.shape
         act = np.empty((T, B, G))
         c, tc, h = (np.empty((T, B, H)) for _ in range(3))
         whh_t = np.ascontiguousarray(p["w_hh"].T * neg)
         gi, gf, gg, go = (act[..., k * H:(k + 1) * H] for k in range(4))  # (T, B, H) views
+        rec_term, ig = np.empty((B, G)), np.empty((B, H))
+        matmul, exp, divide, multiply, tanh = np.matmul, np.exp, np.divide, np.multiply, np.tanh
         hp, cp = h0, c0
-        for t in range(T):
-            at = act[t]
-            np.exp(np.add(xproj[t], hp @ whh_t, out=pre[t]), out=at)
+        # zip hands out each step's row views without Python-level indexing (~8% faster)
+        for pt, at, i, f, g, o, ct, tct, ht in zip(pre, act, gi, gf, gg, go, c, tc, h,
+                                                   strict=True):
+            pt += matmul(hp, whh_t, out=rec_term)
+            exp(pt, out=at)
             at += 1.0
-            np.reciprocal(at, out=at)
-            g = gg[t]
-            g *= 2.0
+            divide(num, at, out=at)
             g -= 1.0
-            ct = c[t]
-            np.multiply(gf[t], cp, out=ct)
-            ct += gi[t] * g
-            hp = np.multiply(go[t], np.tanh(ct, out=tc[t]), out=h[t])
+            multiply(f, cp, out=ct)
+            ct += multiply(i, g, out=ig)
+            hp = multiply(o, tanh(ct, out=tct), out=ht)
             cp = ct
         pre /= neg
         gates = {n: act[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
@@ -243,14 +255,31 @@ class LSTMCell(Cell):
                 "act": act, "pre": pres, "gates": gates}
 
     def prepare(self, rec, p):
-        g = rec["gates"]
-        tc = rec["tc"]
-        dact = rec["act"] * (1.0 - rec["act"])  # sigmoid blocks: s(1-s)
-        dact[..., 2 * self.H:3 * self.H] = 1.0 - g["g"] ** 2
-        c_prev = _prev(rec["c0"], rec["c"])
+        """M = d(pre-activation)/d(gate input) per block, K = dc_t/dh_t, built block by block
+        in place (fresh temporaries of (T, B, 4H) cost page faults worth a third of BPTT)."""
+        H, act, tc = self.H, rec["act"], rec["tc"]
+        i, f, g, o = (act[..., k * H:(k + 1) * H] for k in range(4))
+        M = np.empty_like(act)
+        Mi, Mf, Mg, Mo = (M[..., k * H:(k + 1) * H] for k in range(4))
+        tmp = np.empty_like(tc)
         # da = [dc, dc, dc, dh] * M: dL/d(pre-activation) of i, f, g, o.
-        rec["M"] = np.concatenate((g["g"], c_prev, g["i"], tc), axis=-1) * dact
-        rec["K"] = g["o"] * (1.0 - tc * tc)  # dc_t/dh_t through h = o * tanh(c)
+        for gate, other, dst in ((i, g, Mi), (f, None, Mf), (o, tc, Mo)):
+            np.subtract(1.0, gate, out=tmp)  # sigmoid' = s(1 - s)
+            tmp *= gate
+            if other is None:  # the forget gate multiplies the previous cell state
+                dst[0] = rec["c0"]
+                dst[1:] = rec["c"][:-1]
+                dst *= tmp
+            else:
+                np.multiply(other, tmp, out=dst)
+        np.multiply(g, g, out=Mg)  # tanh' = 1 - g^2, times i
+        np.subtract(1.0, Mg, out=Mg)
+        Mg *= i
+        rec["M"] = M
+        np.multiply(tc, tc, out=tmp)  # K = o * (1 - tanh(c)^2)
+        np.subtract(1.0, tmp, out=tmp)
+        tmp *= o
+        rec["K"] = tmp
 
     def step(self, rec, p, t, dh, dc, out=None):
         dc_total = np.multiply(dh, rec["K"][t], out=_slot(out, 1))
@@ -258,7 +287,7 @@ class LSTMCell(Cell):
             dc_total += dc
         da = np.multiply(np.concatenate((dc_total, dc_total, dc_total, dh), axis=-1),
                          rec["M"][t], out=_slot(out, 0))
-        return (da,), da @ p["w_hh"], dc_total * rec["gates"]["f"][t], dc_total
+        return (da,), da @ p["w_hh"], dc_total * rec["act"][t, :, self.H:2 * self.H], dc_total
 
 
 class GRUCell(Cell):
@@ -280,7 +309,7 @@ class GRUCell(Cell):
 
     def forward(self, x, p, h0, c0=None):
         H = self.H
-        gi = x @ p["w_ih"].T + p["b_ih"]
+        gi = _project(x, p["w_ih"], p["b_ih"])
         T, B, G = gi.shape
         pre = np.empty((T, B, G))
         act = np.empty((T, B, G))

@@ -146,6 +146,20 @@ def bptt_pass(cell: Cell, rec: dict, p: dict, direct: np.ndarray, dh_last, dc_la
     return offset, acc, dh_all, dc_all, dh0, dc0
 
 
+def _accumulate(store: list, d: int, values: np.ndarray, offset: int, T: int) -> None:
+    """Add one pass's per-step gradients (processing order, steps offset..) into store[d]
+    (time order). The first full-length pass is kept as it is, without a zeroed copy."""
+    n = values.shape[0]
+    if d:
+        offset, values = T - offset - n, values[::-1]
+    if store[d] is None:
+        if n == T:
+            store[d] = values
+            return
+        store[d] = np.zeros((T,) + values.shape[1:])
+    store[d][offset:offset + n] += values
+
+
 def _window(rec: dict, offset: int, n: int) -> dict:
     """The record of steps offset..offset+n-1, as ``param_grads`` reads it."""
     out = {k: rec[k][offset:offset + n] for k in ("x", "state", "h")}
@@ -383,9 +397,8 @@ class Trace:
         groups = [blocks] if full or L == 1 else [[b] for b in blocks]
 
         grads = {k: np.zeros_like(v) for k, v in net.params.items()}
-        hidden = [[np.zeros((T, B, H)) for _ in range(D)] for _ in range(L)]
-        cells = ([[np.zeros((T, B, H)) for _ in range(D)] for _ in range(L)]
-                 if net.cell.has_cell_state else None)
+        hidden = [[None] * D for _ in range(L)]  # filled by _accumulate
+        cells = [[None] * D for _ in range(L)] if net.cell.has_cell_state else None
         dh0 = np.zeros((L * D, B, H))
         dc0 = np.zeros((L * D, B, H)) if net.cell.has_cell_state else None
         grad_input = np.zeros_like(self.x)
@@ -423,15 +436,11 @@ class Trace:
                                 grads[net.key(short, layer, d)] += value
                         if d:  # bidirectional means full BPTT: the window is all of T
                             below += pg["dx"][::-1]
-                            hidden[layer][d] += dh_all[::-1]
                         else:
                             below[offset:offset + n] += pg["dx"]
-                            hidden[layer][d][offset:offset + n] += dh_all
+                        _accumulate(hidden[layer], d, dh_all, offset, T)
                         if cells is not None:
-                            if d:
-                                cells[layer][d] += dc_all[::-1]
-                            else:
-                                cells[layer][d][offset:offset + n] += dc_all
+                            _accumulate(cells[layer], d, dc_all, offset, T)
                     above = below
                 grad_input += above
 
