@@ -262,16 +262,13 @@ class LSTMCell(Cell):
         M = np.empty_like(act)
         Mi, Mf, Mg, Mo = (M[..., k * H:(k + 1) * H] for k in range(4))
         tmp = np.empty_like(tc)
+        Mf[0] = rec["c0"]  # the forget gate multiplies the previous cell state
+        Mf[1:] = rec["c"][:-1]
         # da = [dc, dc, dc, dh] * M: dL/d(pre-activation) of i, f, g, o.
-        for gate, other, dst in ((i, g, Mi), (f, None, Mf), (o, tc, Mo)):
+        for gate, other, dst in ((i, g, Mi), (f, Mf, Mf), (o, tc, Mo)):
             np.subtract(1.0, gate, out=tmp)  # sigmoid' = s(1 - s)
             tmp *= gate
-            if other is None:  # the forget gate multiplies the previous cell state
-                dst[0] = rec["c0"]
-                dst[1:] = rec["c"][:-1]
-                dst *= tmp
-            else:
-                np.multiply(other, tmp, out=dst)
+            np.multiply(other, tmp, out=dst)
         np.multiply(g, g, out=Mg)  # tanh' = 1 - g^2, times i
         np.subtract(1.0, Mg, out=Mg)
         Mg *= i
@@ -287,7 +284,7 @@ class LSTMCell(Cell):
             dc_total += dc
         da = np.multiply(np.concatenate((dc_total, dc_total, dc_total, dh), axis=-1),
                          rec["M"][t], out=_slot(out, 0))
-        return (da,), da @ p["w_hh"], dc_total * rec["act"][t, :, self.H:2 * self.H], dc_total
+        return (da,), da @ p["w_hh"], dc_total * rec["gates"]["f"][t], dc_total
 
 
 class GRUCell(Cell):

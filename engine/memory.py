@@ -14,7 +14,6 @@ The cost: up to ``TRIM_BYTES`` of freed memory stays with the process. Blocks la
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers (malloc.h)
@@ -28,9 +27,9 @@ def keep_freed_memory() -> bool:
     if os.environ.get("UNROLLED_DEFAULT_MALLOC") == "1":
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc: musl, macOS, Windows
+        # the process's own symbols, libc's among them (find_library would spawn ldconfig)
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):  # no mallopt: macOS, Windows
         return False
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_BYTES)) and bool(
         mallopt(M_TRIM_THRESHOLD, TRIM_BYTES))

@@ -146,12 +146,19 @@ def bptt_pass(cell: Cell, rec: dict, p: dict, direct: np.ndarray, dh_last, dc_la
     return offset, acc, dh_all, dc_all, dh0, dc0
 
 
+def _time_order(values: np.ndarray, offset: int, T: int, d: int) -> tuple[int, np.ndarray]:
+    """A pass's per-step values for steps offset.. in processing order, as (first time step,
+    values in time order): the reverse direction processes time backwards."""
+    if d:
+        return T - offset - values.shape[0], values[::-1]
+    return offset, values
+
+
 def _accumulate(store: list, d: int, values: np.ndarray, offset: int, T: int) -> None:
     """Add one pass's per-step gradients (processing order, steps offset..) into store[d]
     (time order). The first full-length pass is kept as it is, without a zeroed copy."""
     n = values.shape[0]
-    if d:
-        offset, values = T - offset - n, values[::-1]
+    offset, values = _time_order(values, offset, T, d)
     if store[d] is None:
         if n == T:
             store[d] = values
@@ -434,10 +441,8 @@ class Trace:
                         for short, value in pg.items():
                             if short != "dx":
                                 grads[net.key(short, layer, d)] += value
-                        if d:  # bidirectional means full BPTT: the window is all of T
-                            below += pg["dx"][::-1]
-                        else:
-                            below[offset:offset + n] += pg["dx"]
+                        first, dx = _time_order(pg["dx"], offset, T, d)
+                        below[first:first + n] += dx
                         _accumulate(hidden[layer], d, dh_all, offset, T)
                         if cells is not None:
                             _accumulate(cells[layer], d, dc_all, offset, T)
