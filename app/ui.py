@@ -7,7 +7,7 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import talk
+from app import compute, talk
 from app.export_panel import export_panel
 from app.state import DEFAULTS, Settings
 from app.views.common import TITLE_PX
@@ -132,6 +132,16 @@ def run_engine(fn, *args):
     except Exception as exc:  # noqa: BLE001 - a page must never show a traceback
         st.error(f"Something went wrong while computing: {type(exc).__name__}: {exc}")
     return None
+
+
+def simulation(s: Settings, state_name: str):
+    """The cached simulation of these settings, its notices and any forward overflow in
+    ``state_name`` shown above the page's charts; None (message shown) if the engine refused."""
+    run = run_engine(compute.cached_simulate, s)
+    if run is not None:
+        show_notices(run.notices)
+        overflow_message(state_name, run.overflow)
+    return run
 
 
 def show_notices(notices) -> None:

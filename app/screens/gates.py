@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app import compute, ui
+from app import ui
 from app.views import gates as gv
 from engine import diagnostics
 
@@ -23,10 +23,8 @@ if s.cell not in ("lstm", "gru"):
     st.info(f"The {s.cell.upper()} cell has no gates: its state is simply overwritten at "
             "every step through φ. Choose LSTM or GRU in the sidebar to see gates at work.")
 else:
-    run = ui.run_engine(compute.cached_simulate, s)
+    run = ui.simulation(s, "the state")
     if run is not None:
-        ui.show_notices(run.notices)
-        ui.overflow_message("the state", run.overflow)
         if s.layers > 1:
             st.selectbox("Layer shown", list(range(s.layers)), key="w_layer")
         layer = min(s.layer, s.layers - 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app import compute, ui
+from app import ui
 from app.views import hidden as hv
 
 s = ui.settings()
@@ -18,10 +18,8 @@ ui.header(
     s,
 )
 
-run = ui.run_engine(compute.cached_simulate, s)
+run = ui.simulation(s, "the hidden state")
 if run is not None:
-    ui.show_notices(run.notices)
-    ui.overflow_message("the hidden state", run.overflow)
     if not ui.presenting():
         c1, c2 = st.columns([1, 2])
         if s.layers > 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import compute, ui
+from app import ui
 from app.state import ARCHS
 from app.views import unroll as uv
 
@@ -18,10 +18,8 @@ ui.header(
     s,
 )
 
-run = ui.run_engine(compute.cached_simulate, s)
+run = ui.simulation(s, "the hidden state")
 if run is not None:
-    ui.show_notices(run.notices)
-    ui.overflow_message("the hidden state", run.overflow)
     # The folded cell sits beside the controls; the unrolled graph gets the full width, so
     # its arrows stay long enough to point at.
     if not ui.presenting():
