@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .activations import Activation, get_activation, sigmoid
 
 
@@ -34,6 +35,11 @@ def _prev(first: np.ndarray, seq: np.ndarray) -> np.ndarray:
 def _slot(out, i: int):
     """The i-th destination for a step's results, or None (numpy then allocates)."""
     return None if out is None else out[i]
+
+
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    """float64, C order: the one layout the compiled kernels are built for."""
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
@@ -83,6 +89,35 @@ class Cell:
         grads["w_hh"] = _flat(A).T @ _flat(_prev(rec["h0"], rec["state"]))
         grads["b_hh"] = A.sum(axis=(0, 1))
         return grads
+
+    def backward_span(self, rec, p, direct, lo, end, start, offset, dh, dc, out,
+                      accumulate: bool):
+        """BPTT through steps end, end-1, ..., start, one ``step`` at a time.
+
+        ``direct[t]`` (dL/dh_t from the loss or the layer above) joins at the steps after
+        ``lo``; ``dh``, ``dc`` flow in from step end+1. ``out`` = (accumulators named by
+        ``acc_names``..., dL/dh per step, dL/dc per step or None): step t writes row
+        t - offset, or adds to it when ``accumulate`` (overlapping truncation windows).
+        Returns the dL/dh and dL/dc flowing into step start-1.
+        """
+        *accs, dh_all, dc_all = out
+        for t in range(end, start - 1, -1):
+            k = t - offset
+            if t > lo:
+                dh = dh + direct[t]
+            if accumulate:
+                das, dh_prev, dc_prev, dc_total = self.step(rec, p, t, dh, dc)
+                for a, da in zip(accs, das, strict=True):
+                    a[k] += da
+                dh_all[k] += dh
+                if dc_all is not None:
+                    dc_all[k] += dc_total
+            else:
+                dh_all[k] = dh
+                rows = [a[k] for a in accs] + ([] if dc_all is None else [dc_all[k]])
+                _, dh_prev, dc_prev, _ = self.step(rec, p, t, dh, dc, rows)
+            dh, dc = dh_prev, dc_prev
+        return dh, dc
 
 
 class RNNCell(Cell):
@@ -215,42 +250,16 @@ class LSTMCell(Cell):
 
     def __init__(self, hidden_size: int, activation: str = "tanh"):
         super().__init__(hidden_size, "tanh")
-        H = hidden_size
-        # One exp serves all four blocks: sigmoid(a) = 1 / (1 + exp(-a)) and
-        # tanh(a) = 2 / (1 + exp(-2a)) - 1. The weights are pre-scaled by -1 (i, f, o) or -2
-        # (g) so the loop takes exp of the product directly (exp is 3x faster than tanh
-        # here), and one division by [1, 1, 2, 1] finishes three blocks and half the fourth.
-        self._num = np.concatenate([np.ones(2 * H), np.full(H, 2.0), np.ones(H)])
-        self._neg = -self._num
 
     def forward(self, x, p, h0, c0):
-        H = self.H
-        neg, num = self._neg, self._num
-        # the scaled pre-activations; the loop adds the recurrent term in place
-        pre = _project(x, p["w_ih"] * neg[:, None], (p["b_ih"] + p["b_hh"]) * neg)
+        pre = _project(x, p["w_ih"], p["b_ih"] + p["b_hh"])
         T, B, G = pre.shape
         act = np.empty((T, B, G))
-        c, tc, h = (np.empty((T, B, H)) for _ in range(3))
-        whh_t = np.ascontiguousarray(p["w_hh"].T * neg)
-        gi, gf, gg, go = (act[..., k * H:(k + 1) * H] for k in range(4))  # (T, B, H) views
-        rec_term, ig = np.empty((B, G)), np.empty((B, H))
-        matmul, exp, divide, multiply, tanh = np.matmul, np.exp, np.divide, np.multiply, np.tanh
-        hp, cp = h0, c0
-        # zip hands out each step's row views without Python-level indexing (~8% faster)
-        for pt, at, i, f, g, o, ct, tct, ht in zip(pre, act, gi, gf, gg, go, c, tc, h,
-                                                   strict=True):
-            pt += matmul(hp, whh_t, out=rec_term)
-            exp(pt, out=at)
-            at += 1.0
-            divide(num, at, out=at)
-            g -= 1.0
-            multiply(f, cp, out=ct)
-            ct += multiply(i, g, out=ig)
-            hp = multiply(o, tanh(ct, out=tct), out=ht)
-            cp = ct
-        pre /= neg
-        gates = {n: act[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
-        pres = {n: pre[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
+        c, tc, h = (np.empty((T, B, self.H)) for _ in range(3))
+        kernels.lstm_forward(pre, np.ascontiguousarray(p["w_hh"].T), _contiguous(h0),
+                             _contiguous(c0), act, c, tc, h)
+        gates = {n: act[..., k * self.H:(k + 1) * self.H] for k, n in enumerate(self.gate_names)}
+        pres = {n: pre[..., k * self.H:(k + 1) * self.H] for k, n in enumerate(self.gate_names)}
         return {"x": x, "h0": h0, "c0": c0, "h": h, "state": h, "out": h, "c": c, "tc": tc,
                 "act": act, "pre": pres, "gates": gates}
 
@@ -285,6 +294,17 @@ class LSTMCell(Cell):
         da = np.multiply(np.concatenate((dc_total, dc_total, dc_total, dh), axis=-1),
                          rec["M"][t], out=_slot(out, 0))
         return (da,), da @ p["w_hh"], dc_total * rec["gates"]["f"][t], dc_total
+
+    def backward_span(self, rec, p, direct, lo, end, start, offset, dh, dc, out,
+                      accumulate: bool):
+        """``Cell.backward_span`` as one compiled loop (``kernels.lstm_backward``)."""
+        A, dh_all, dc_all = out
+        if dc is None:
+            dc = np.zeros_like(dh)
+        return kernels.lstm_backward(rec["M"], rec["K"], rec["act"], _contiguous(p["w_hh"]),
+                                     _contiguous(direct), lo, end, start, offset,
+                                     _contiguous(dh), _contiguous(dc), A, dh_all, dc_all,
+                                     accumulate)
 
 
 class GRUCell(Cell):

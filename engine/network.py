@@ -118,27 +118,13 @@ def bptt_pass(cell: Cell, rec: dict, p: dict, direct: np.ndarray, dh_last, dc_la
     dc_all = alloc((n, B, H)) if cell.has_cell_state else None
     dh0 = np.zeros((B, H))
     dc0 = np.zeros((B, H)) if cell.has_cell_state else None
-    accs = [acc[name] for name in cell.acc_names]
+    out = [acc[name] for name in cell.acc_names] + [dh_all, dc_all]
     for lo, end, start in blocks:
         final = end == T - 1
         dh = dh_last.copy() if final and dh_last is not None else np.zeros((B, H))
         dc = dc_last.copy() if final and dc_last is not None else None
-        for t in range(end, start - 1, -1):
-            k = t - offset
-            if single:
-                dh = np.add(dh, direct[t], out=dh_all[k])
-                rows = [a[k] for a in accs] + ([] if dc_all is None else [dc_all[k]])
-                _, dh_prev, dc_prev, _ = cell.step(rec, p, t, dh, dc, rows)
-            else:
-                if t > lo:
-                    dh = dh + direct[t]
-                das, dh_prev, dc_prev, dc_total = cell.step(rec, p, t, dh, dc)
-                for a, da in zip(accs, das, strict=True):
-                    a[k] += da
-                dh_all[k] += dh
-                if dc_all is not None:
-                    dc_all[k] += dc_total
-            dh, dc = dh_prev, dc_prev
+        dh, dc = cell.backward_span(rec, p, direct, lo, end, start, offset, dh, dc, out,
+                                    accumulate=not single)
         if start == 0:
             dh0 += dh
             if dc0 is not None:
