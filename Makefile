@@ -16,6 +16,7 @@ $(STAMP): requirements.txt
 	touch $@
 
 run: install
+	$(PY) -c 'import engine.kernels; engine.kernels.warm_up()'
 	$(VENV)/bin/streamlit run app/main.py --server.address=127.0.0.1 --server.port=$(PORT) \
 		--server.headless=true --browser.gatherUsageStats=false
 
@@ -23,6 +24,7 @@ lint: install
 	$(PY) -m ruff check .
 
 test: lint
+	$(PY) -c 'import engine.kernels; engine.kernels.warm_up()'
 	$(PY) -m pytest
 
 bench: install

@@ -19,7 +19,7 @@ from numba import njit
 
 
 @njit(cache=True)
-def _vecmat(v, w, out):  # pragma: no cover - compiled
+def _vecmat(v, w, out):
     """out = v @ w, the inner loop along w's contiguous rows, four rows of w per sweep of
     ``out`` (as fast as BLAS's gemv here, without a Python call per step)."""
     K, N = w.shape
@@ -40,12 +40,12 @@ def _vecmat(v, w, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _sigmoid(a):  # pragma: no cover - compiled
+def _sigmoid(a):
     return 1.0 / (1.0 + math.exp(-a))
 
 
 @njit(cache=True)
-def lstm_forward(pre, whh_t, h0, c0, act, c, tc, h):  # pragma: no cover - compiled
+def lstm_forward(pre, whh_t, h0, c0, act, c, tc, h):
     """Run one LSTM pass through time, PyTorch's gate order i, f, g, o.
 
     ``pre`` holds W_ih x_t + b_ih + b_hh on entry and the full pre-activations on return;
@@ -82,7 +82,7 @@ def lstm_forward(pre, whh_t, h0, c0, act, c, tc, h):  # pragma: no cover - compi
 
 @njit(cache=True)
 def lstm_backward(M, K, act, w_hh, direct, lo, end, start, offset, dh, dc,
-                  A, DH, DC, accumulate):  # pragma: no cover - compiled
+                  A, DH, DC, accumulate):
     """BPTT through steps end, end-1, ..., start of one LSTM pass (processing order).
 
     ``M``, ``K`` are ``LSTMCell.prepare``'s factors, ``act`` the gates (f is read from it),
@@ -95,31 +95,39 @@ def lstm_backward(M, K, act, w_hh, direct, lo, end, start, offset, dh, dc,
     dh = dh.copy()
     dc = dc.copy()
     da = np.empty((B, 4 * H))
-    gh = np.empty((B, H))
-    gc = np.empty((B, H))
     for t in range(end, start - 1, -1):
         k = t - offset
         for b in range(B):
             for j in range(H):
-                gh[b, j] = dh[b, j] + direct[t, b, j] if t > lo else dh[b, j]
-            for j in range(H):
-                gc[b, j] = gh[b, j] * K[t, b, j] + dc[b, j]  # dc_t: via h_t and c_{t+1}
-                da[b, j] = gc[b, j] * M[t, b, j]
-                da[b, H + j] = gc[b, j] * M[t, b, H + j]
-                da[b, 2 * H + j] = gc[b, j] * M[t, b, 2 * H + j]
-                da[b, 3 * H + j] = gh[b, j] * M[t, b, 3 * H + j]
-                dc[b, j] = gc[b, j] * act[t, b, H + j]  # to c_{t-1}, via the forget gate
-        _store(A[k], da, accumulate)
-        _store(DH[k], gh, accumulate)
-        _store(DC[k], gc, accumulate)
+                gh = dh[b, j] + direct[t, b, j] if t > lo else dh[b, j]
+                gc = gh * K[t, b, j] + dc[b, j]  # dc_t: through h_t and from c_{t+1}
+                da[b, j] = gc * M[t, b, j]
+                da[b, H + j] = gc * M[t, b, H + j]
+                da[b, 2 * H + j] = gc * M[t, b, 2 * H + j]
+                da[b, 3 * H + j] = gh * M[t, b, 3 * H + j]
+                dc[b, j] = gc * act[t, b, H + j]  # to c_{t-1}, through the forget gate
+                if accumulate:
+                    DH[k, b, j] += gh
+                    DC[k, b, j] += gc
+                else:
+                    DH[k, b, j] = gh
+                    DC[k, b, j] = gc
+            for j in range(4 * H):
+                if accumulate:
+                    A[k, b, j] += da[b, j]
+                else:
+                    A[k, b, j] = da[b, j]
         _vecmat(da, w_hh, dh)
     return dh, dc
 
 
-@njit(cache=True)
-def _store(dst, src, accumulate):  # pragma: no cover - compiled
-    """dst = src, or dst += src."""
-    if accumulate:
-        dst += src
-    else:
-        dst[:] = src
+def warm_up() -> None:
+    """Compile both loops, or load them from numba's cache in ``engine/__pycache__``, on a
+    one-unit LSTM. A cold compile takes a few seconds: ``make run`` and ``make test`` pay it
+    here, before a page or a test waits on it."""
+    z = np.zeros
+    lstm_forward(z((1, 1, 4)), z((1, 4)), z((1, 1)), z((1, 1)), z((1, 1, 4)), z((1, 1, 1)),
+                 z((1, 1, 1)), z((1, 1, 1)))
+    lstm_backward(z((1, 1, 4)), z((1, 1, 1)), z((1, 1, 4)), z((4, 1)), z((1, 1, 1)), -1, 0, 0,
+                  0, z((1, 1)), z((1, 1)), z((1, 1, 4)), z((1, 1, 1)), z((1, 1, 1)), False)
+
