@@ -1,6 +1,7 @@
 """The "Export" popover under a chart: offline HTML, a PNG of one frame, a GIF of the animation.
 
-Cheap on an ordinary rerun: only widgets are drawn. The bytes are built when a button is
+Cheap on an ordinary rerun: only the closed popover is drawn, its widgets while it is
+open. The bytes are built when a button is
 pressed, offered for download in that same run, and dropped at the next rerun (nothing held
 in the session, so a download never belongs to older settings).
 """
@@ -65,7 +66,13 @@ def export_panel(fig: dict, name: str, key: str | None = None) -> None:
     slug = _slug(name)
     key = f"export-{key or slug}"
     labels = _frame_labels(fig)
-    with st.popover("Export", icon=":material/download:", key=f"{key}-popover"):
+    # on_change="rerun": the panel's ten widgets are drawn only while it is open, so a
+    # slider change does not send (and the browser re-render) them with every chart.
+    pop = st.popover("Export", icon=":material/download:", key=f"{key}-popover",
+                     on_change="rerun")
+    if not pop.open:
+        return
+    with pop:
         st.caption("Files for slides: the HTML plays offline (Play button included); "
                    "PNG and GIF are drawn by Chromium.")
 

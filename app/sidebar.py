@@ -85,14 +85,29 @@ def _on_upload() -> None:
         st.session_state["w_seq"] = file.getvalue()[: 4 * 8000].decode("utf-8", "replace")
 
 
-def render() -> tuple[Settings, list[str]]:
-    """Draw the sidebar; return the settings and any notices to show."""
+def read() -> tuple[Settings, list[str], trained.Trained | None]:
+    """This run's settings, notices and trained network, from the widgets' session state.
+
+    Nothing is drawn: every control has a key, so its value is in session state before its
+    widget is (``draw`` draws them after the page, see app/main.py).
+    """
     _init_session()
     _keep_page_widgets()
     ss = st.session_state
-    sb = st.sidebar
     early: list[str] = []
     entry = _trained_network(early)
+    raw = {f.name: ss.get(f"w_{f.name}") for f in fields(Settings)}
+    raw["radius"] = ss["w_radius"] if ss["w_scale"] == SCALES[1] else 0.0
+    settings, notices = Settings.validated(raw)
+    if settings == ss.get("url_settings"):
+        notices = list(ss.get("url_notices", [])) + notices
+    return settings, early + notices, entry
+
+
+def draw(entry: trained.Trained | None) -> None:
+    """The sidebar's widgets; ``entry`` is the trained network ``read`` found, if any."""
+    ss = st.session_state
+    sb = st.sidebar
     fixed = entry is not None  # a trained network fixes its shape, weights and input
     sb.markdown("### Network")
     if fixed:
@@ -141,10 +156,3 @@ def render() -> tuple[Settings, list[str]]:
         sb.number_input("Threshold θ", *FLOAT_RANGES["threshold"], key="w_threshold",
                         format="%g")
     sb.slider("Truncated BPTT window k (0 = full)", *INT_RANGES["truncate"], key="w_truncate")
-
-    raw = {f.name: ss.get(f"w_{f.name}") for f in fields(Settings)}
-    raw["radius"] = ss["w_radius"] if ss["w_scale"] == SCALES[1] else 0.0
-    settings, notices = Settings.validated(raw)
-    if settings == ss.get("url_settings"):
-        notices = list(ss.get("url_notices", [])) + notices
-    return settings, early + notices

@@ -132,12 +132,15 @@ def _panel_page():
     export_panel(tiny_figure(), "Tiny chart")
 
 
-def test_panel_builds_html_only_on_click_and_shows_errors_as_messages(monkeypatch):
+def test_panel_draws_when_open_builds_html_on_click_and_shows_errors_as_messages(monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_function(_panel_page, default_timeout=60)
     at.run()
     assert not at.exception
+    assert not at.button  # closed: its widgets are not even drawn
+    at.session_state["export-tiny-chart-popover"] = True  # what opening it does
+    at.run()
     assert [b.label for b in at.button] == ["Build HTML", "Render PNG (1920 × 1080)",
                                             "Render GIF (5 frames)"]
     assert not at.get("download_button")  # nothing is built on an ordinary rerun
