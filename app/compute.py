@@ -68,6 +68,26 @@ def build_network(s: Settings, input_size: int) -> Network:
                    spectral_radius=s.spectral_radius, seed=s.seed)
 
 
+F32_MAX = float(np.finfo(np.float32).max)
+
+
+def first_beyond_float32(trace) -> int | None:
+    """The first time step at which a state (h or c) is finite but beyond float32's range:
+    the engine's float64 still holds it, the charts (float32) cannot and leave it blank."""
+    first = None
+    for row in trace.passes:
+        for pt in row:
+            for a in (pt.h, pt.c):
+                if a is None:
+                    continue
+                with np.errstate(invalid="ignore"):
+                    big = np.isfinite(a) & (np.abs(a) > F32_MAX)
+                steps = np.flatnonzero(big.reshape(a.shape[0], -1).any(axis=1))
+                if steps.size and (first is None or steps[0] < first):
+                    first = int(steps[0])
+    return first
+
+
 def _f32(a):
     """float32 halves what the charts carry; values beyond its range become inf (masked)."""
     if a is None:
@@ -95,6 +115,12 @@ def simulate(s: Settings) -> Run:
                            f"{x.shape[0]} here (not {s.T}).")
         net = build_network(s, x.shape[1])
     trace = net.run(x)
+    big = first_beyond_float32(trace)
+    if big is not None:
+        notices.append(f"From step t = {big} the state grows past ±3.4e38, the largest "
+                       "number the charts can draw (they carry float32); those cells are left "
+                       "blank. The engine computes in float64, where the values are still "
+                       "finite: the network is exploding, not broken.")
     seed = loss_seed(trace.output.shape, s.loss)
     grads = trace.backward(seed)
     window = s.truncate if 0 < s.truncate < x.shape[0] else None

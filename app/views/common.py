@@ -36,8 +36,10 @@ def positive(values) -> list:
 
 
 def compact(a, decimals: int = 3) -> np.ndarray:
-    """Rounded float32: a short JSON number per cell (NaN/inf serialise as null)."""
-    return np.round(np.asarray(a, dtype=np.float32), decimals)
+    """Rounded float32: a short JSON number per cell (NaN/inf serialise as null). Values
+    beyond float32's range become inf, a blank cell (compute.simulate says so on the page)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.round(np.asarray(a, dtype=np.float32), decimals)
 
 
 def typed(a) -> dict:

@@ -86,6 +86,20 @@ def test_overflow_is_reported_not_crashed():
     assert "overflow at t" in json.dumps(spec)
 
 
+def test_states_beyond_float32_are_explained_not_left_blank_silently():
+    """A ReLU network with W_hh = 3I grows like 3^t: past float32's 3.4e38 (t = 137 here)
+    long before float64's 1.8e308. The engine reports no overflow, the charts cannot draw
+    those cells, and the page says why."""
+    at = _run("screens/hidden.py", {"T": "200", "act": "relu", "init": "identity",
+                                     "gain": "3", "signal": "step"})
+    notes = [w.value for w in at.warning if "float32" in w.value]
+    assert len(notes) == 1 and "From step t = " in notes[0]
+    assert not any("Overflow" in w.value for w in at.warning)
+    ok = _run("screens/hidden.py", {"T": "60", "act": "relu", "init": "identity",
+                                     "gain": "3", "signal": "step"})
+    assert not any("float32" in w.value for w in ok.warning)
+
+
 @pytest.mark.parametrize("query", [{"radius": "0.005"},
                                    {"bidir": "1", "truncate": "5", "T": "30"}])
 def test_more_hostile_urls_open_without_a_traceback(query):
