@@ -171,7 +171,11 @@ def view_link(s: Settings, page_path: str = "") -> str:
 
 def link_box(s: Settings) -> None:
     """'Copy link to this view': the URL in a code box, whose copy button does the rest."""
-    with st.popover("Link to this view"):
+    # drawn only while open (on_change="rerun"): the links change with every setting
+    pop = st.popover("Link to this view", key="link-popover", on_change="rerun")
+    if not pop.open:
+        return
+    with pop:
         st.caption("Opens exactly this view, seed included. Copy it with the button.")
         st.code(view_link(s), language=None, wrap_lines=True)
         present = replace(s, present=True, vh=0)

@@ -60,6 +60,9 @@ def test_link_box_holds_a_link_that_reopens_the_view():
     at = AppTest.from_file(MAIN, default_timeout=120)
     at.query_params.update({"cell": "gru", "seed": "7", "T": "80"})
     at.run()
+    assert not [c for c in at.code if "seed=7" in c.value]  # drawn only while open
+    at.session_state["link-popover"] = True  # what opening it does
+    at.run()
     links = [c.value for c in at.code if "seed=7" in c.value]
     assert links and all("cell=gru" in v and "T=80" in v for v in links)
     assert any("present=1" in v for v in links)
