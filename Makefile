@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 PORT   ?= 8501
 
-.PHONY: install run test lint bench bench-train bench-app bench-room clean
+.PHONY: install warm run test lint bench bench-train bench-app bench-room clean
 
 install: $(STAMP)
 
@@ -15,16 +15,18 @@ $(STAMP): requirements.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-run: install
+# numba compiles the LSTM loops once per source version (cached in engine/__pycache__)
+warm: install
 	$(PY) -c 'import engine.kernels; engine.kernels.warm_up()'
+
+run: warm
 	$(VENV)/bin/streamlit run app/main.py --server.address=127.0.0.1 --server.port=$(PORT) \
 		--server.headless=true --browser.gatherUsageStats=false
 
 lint: install
 	$(PY) -m ruff check .
 
-test: lint
-	$(PY) -c 'import engine.kernels; engine.kernels.warm_up()'
+test: lint warm
 	$(PY) -m pytest
 
 bench: install

@@ -5,8 +5,8 @@ sequence-length slider a few times and reports the median time from the key pres
 painted chart (its first trace holds the new number of steps), from the defaults (T=50,
 H=32) and from T=999, H=128. Times are taken by the page's own clock (``performance.now``
 at the keydown, and after the paint that first shows the new chart), as a user sees them;
-the same interval seen from the Playwright caller, which adds its own round trips, is
-printed beside it. Every press is a new T (no cache hits) unless --alternate.
+beside them, the time until the whole rerun is applied ("settled"), in the page's clock and
+as the Playwright caller sees it. Every press is a new T (no cache hits) unless --alternate.
 Also prints the JSON payload of each page's main chart. Figures, not a test.
 
     .venv/bin/python benchmarks/app_speed.py [--repeats 5] [--pages hidden,gradients]
@@ -34,10 +34,6 @@ from tests.browser.conftest import (  # noqa: E402
 
 T_SLIDER = "[data-testid='stSidebar'] input[type='range'][aria-label='Sequence length T']"
 TARGETS = {"defaults": 0.300, "large": 1.5}
-
-
-def heatmap_steps(page) -> int:
-    return page.evaluate("() => document.querySelector('.js-plotly-plot').data[0].x.length")
 
 
 # In the page: the time of the key press on the slider, and a probe that, once the first chart

@@ -254,14 +254,15 @@ class LSTMCell(Cell):
     def forward(self, x, p, h0, c0):
         from . import kernels  # numba loads on the first LSTM run: ~0.4 s and ~100 MB
 
+        H = self.H
         pre = _project(x, p["w_ih"], p["b_ih"] + p["b_hh"])
         T, B, G = pre.shape
         act = np.empty((T, B, G))
-        c, tc, h = (np.empty((T, B, self.H)) for _ in range(3))
+        c, tc, h = (np.empty((T, B, H)) for _ in range(3))
         kernels.lstm_forward(pre, np.ascontiguousarray(p["w_hh"].T), _contiguous(h0),
                              _contiguous(c0), act, c, tc, h)
-        gates = {n: act[..., k * self.H:(k + 1) * self.H] for k, n in enumerate(self.gate_names)}
-        pres = {n: pre[..., k * self.H:(k + 1) * self.H] for k, n in enumerate(self.gate_names)}
+        gates = {n: act[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
+        pres = {n: pre[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
         return {"x": x, "h0": h0, "c0": c0, "h": h, "state": h, "out": h, "c": c, "tc": tc,
                 "act": act, "pre": pres, "gates": gates}
 

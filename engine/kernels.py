@@ -99,7 +99,7 @@ def lstm_backward(M, K, act, w_hh, direct, lo, end, start, offset, dh, dc,
         k = t - offset
         for b in range(B):
             for j in range(H):
-                gh = dh[b, j] + direct[t, b, j] if t > lo else dh[b, j]
+                gh = (dh[b, j] + direct[t, b, j]) if t > lo else dh[b, j]
                 gc = gh * K[t, b, j] + dc[b, j]  # dc_t: through h_t and from c_{t+1}
                 da[b, j] = gc * M[t, b, j]
                 da[b, H + j] = gc * M[t, b, H + j]
