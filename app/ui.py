@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import html
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from app import compute, talk
+from app import compute, plot, talk
 from app.export_panel import export_panel
 from app.state import DEFAULTS, Settings
 from app.views.common import TITLE_PX
@@ -71,27 +70,7 @@ def header(title: str, text: str, s: Settings, extra_latex: tuple = ()) -> None:
             st.caption(f"{s.cell.upper()} cell, φ = {s.act}")
 
 
-class CheckedFigure(go.Figure):
-    """A figure dict that st.plotly_chart sends as it is.
-
-    Given a plain dict, st.plotly_chart rebuilds it as a validated ``go.Figure`` (every trace
-    and every animation frame as objects) and converts it back: 40-250 ms per chart, the
-    largest part of a rerun. Given a ``go.Figure`` it only calls ``to_dict()``. This class
-    is a ``go.Figure`` whose ``to_dict()`` is the dict itself; the builders' output is
-    validated by ``go.Figure(**fig)`` in tests/app/test_views.py instead.
-    """
-
-    def __init__(self, fig: dict):  # noqa: D107 - no BaseFigure set-up: nothing to build
-        self._spec = fig
-
-    def to_dict(self) -> dict:
-        return self._spec
-
-    def __repr__(self) -> str:
-        return f"CheckedFigure({len(self._spec.get('data', []))} traces)"
-
-
-def chart(fig: dict, key: str, height: int | None = None, primary: bool = False) -> None:
+def chart(fig: dict, key: str, primary: bool = False) -> None:
     """The figure's title as page text (it wraps), then the figure without its title band.
 
     Builders keep ``TITLE_PX`` at the top for the title; taking it out of both the height
@@ -116,9 +95,7 @@ def chart(fig: dict, key: str, height: int | None = None, primary: bool = False)
     layout.pop("title", None)
     if s.present and "height" in layout:
         layout["height"] = talk.main_chart_height(s, layout["height"])
-    fig = CheckedFigure({**fig, "layout": layout})
-    st.plotly_chart(fig, key=key, config=PLOT_CONFIG, height=height or "content",
-                    theme=None)
+    plot.draw({**fig, "layout": layout}, key, PLOT_CONFIG)
     if primary and not s.present:
         export_panel(original, key)
 

@@ -52,7 +52,7 @@ def has_chart(msg: ForwardMsg) -> bool:
         return False
     delta = msg.delta
     return (delta.WhichOneof("type") == "new_element"
-            and delta.new_element.WhichOneof("type") == "plotly_chart")
+            and delta.new_element.WhichOneof("type") == "bidi_component")
 
 
 async def viewer(base: str, page: str, query: str, delay: float) -> dict:

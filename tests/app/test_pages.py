@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.charts import figures
+
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 PAGES = ["screens/unroll.py", "screens/hidden.py", "screens/gates.py",
          "screens/gradients.py", "screens/chaos.py"]
@@ -22,13 +24,13 @@ def _run(page: str, query: dict | None = None) -> AppTest:
 
 
 def _specs(at):
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return figures(at)
 
 
 def test_default_page_is_unroll_with_true_defaults():
     at = AppTest.from_file(MAIN, default_timeout=60)
     at.run()
-    assert not at.exception and at.get("plotly_chart")
+    assert not at.exception and figures(at)
     assert at.title[0].value == "Unroll"
 
 
@@ -38,7 +40,7 @@ def test_page_renders_small(page):
     if "gates" in page:
         query["cell"] = "lstm"  # the default Elman cell has no gates to draw
     at = _run(page, query)
-    assert at.get("plotly_chart"), "no chart"
+    assert figures(at), "no chart"
     assert at.latex, "no equations"
     assert not at.error
 
@@ -70,7 +72,7 @@ def test_hostile_url_opens_clamped_with_a_warning(page):
     text = " ".join(w.value for w in at.warning)
     assert "hidden" in text and "<script>" in text and "T=" in text
     assert at.sidebar.slider(key="w_hidden").value == 256
-    assert at.get("plotly_chart")
+    assert figures(at)
 
 
 def test_engine_errors_show_as_st_error_not_traceback():

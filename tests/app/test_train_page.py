@@ -4,13 +4,13 @@
 the same ``engine.train.train`` call as live, just awaited so AppTest sees the end.
 """
 
-import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from app import training
 from engine.train import TrainConfig, build, save_weights
+from tests.app.charts import figures
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 TINY = {"tr_T": 10, "tr_hidden": 8, "tr_steps": 6, "tr_batch": 8, "tr_cells": ["lstm"]}
@@ -35,8 +35,7 @@ def _train(at: AppTest) -> AppTest:
 
 def _chart(at, has_trace: str) -> dict | None:
     """The first chart with a trace whose name contains ``has_trace`` (titles may move)."""
-    for c in at.get("plotly_chart"):
-        spec = json.loads(c.proto.spec)
+    for spec in figures(at):
         if any(has_trace in (d.get("name") or "") for d in spec["data"]):
             return spec
     return None
@@ -130,7 +129,7 @@ def test_inspect_hands_the_trained_lstm_to_the_gates_page():
     assert at.sidebar.selectbox(key="w_cell").value == "lstm"
     assert at.sidebar.slider(key="w_hidden").value == 8
     assert at.sidebar.slider(key="w_T").disabled
-    assert at.get("plotly_chart")
+    assert figures(at)
     at.sidebar.button(key="w_clear_weights").click().run()
     assert not at.exception and at.session_state["w_weights"] == ""
 
@@ -165,7 +164,7 @@ def test_every_explore_page_draws_a_trained_deep_bidirectional_gru():
                  "screens/chaos.py", "screens/gates.py"):
         at.switch_page(page).run()
         assert not at.exception, (page, [e.message for e in at.exception])
-        assert at.get("plotly_chart"), page
+        assert figures(at), page
         assert "Trained weights: GRU" in at.sidebar.info[0].value
 
 

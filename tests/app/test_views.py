@@ -151,7 +151,7 @@ def _static_figures():
 
 
 def test_every_figure_is_valid_plotly():
-    """The app skips Plotly's validation at run time (ui.CheckedFigure): it happens here."""
+    """The app skips Plotly's validation at run time (app/plot.py): it happens here."""
     import plotly.graph_objects as go
 
     for name, fig in {**_animated_figures(), **_static_figures()}.items():
@@ -203,8 +203,7 @@ def test_chart_moves_the_title_out_and_keeps_the_plot_area(monkeypatch):
 
     sent = {}
     monkeypatch.setattr(ui.st, "markdown", lambda text, **kw: sent.setdefault("md", text))
-    monkeypatch.setattr(ui.st, "plotly_chart",
-                        lambda fig, **kw: sent.setdefault("fig", fig.to_dict()))
+    monkeypatch.setattr(ui.plot, "draw", lambda fig, key, config: sent.setdefault("fig", fig))
     fig = _animated_figures()["hidden"]
     fig["layout"]["title"]["text"] = "<b>h_t</b> & more"
     ui.chart(fig, key="k")
