@@ -29,34 +29,46 @@ _plotly_files = components.declare_component(
 PLOTLY_URL = f"./component/{_plotly_files.name}/{PLOTLY_JS}"
 
 # Runs on mount and again with each new figure; the graph div and plotly.js (loaded once per
-# page) outlive the runs. Failures become a message in the chart's place. The cleanup runs
-# when the chart leaves the page (Plotly.purge drops its window listeners).
+# page) outlive the runs. Charts are drawn one at a time, in page order, with a paint after
+# each: the first chart a slider changes shows before the next ones are computed. A figure
+# replaced before its turn is skipped. Failures become a message in the chart's place. The
+# cleanup runs when the chart leaves the page (Plotly.purge drops its window listeners).
 SCRIPT = """
+const loadPlotly = (src) => window.__unrolledPlotly || (window.__unrolledPlotly =
+  new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = () => resolve(window.Plotly);
+    s.onerror = () => reject(new Error('plotly.js did not load from ' + src));
+    document.head.appendChild(s);
+  }));
+const afterPaint = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+
 export default function ({ data, parentElement }) {
   const spec = JSON.parse(data);
   let gd = parentElement.querySelector('.unrolled-plot');
+  let note = parentElement.querySelector('.unrolled-plot-error');
   if (!gd) {
+    note = document.createElement('div');
+    note.className = 'unrolled-plot-error';
+    note.style.cssText = 'color:#b91c1c;padding:0.5rem 0';
     gd = document.createElement('div');
     gd.className = 'unrolled-plot';
-    parentElement.appendChild(gd);
+    parentElement.append(note, gd);
   }
   gd.style.minHeight = (spec.figure.layout.height || 450) + 'px';
-  const fail = (what) => {
-    gd.textContent = 'This chart could not be drawn: ' + what;
-    gd.style.cssText = 'color:#b91c1c;padding:1rem;min-height:0';
+  gd.__unrolledNext = spec;
+  const draw = (Plotly) => {
+    const next = gd.__unrolledNext;
+    if (!next || !gd.isConnected) return null;
+    gd.__unrolledNext = null;
+    return Plotly.react(gd, { ...next.figure, config: next.config })
+      .then(() => { note.textContent = ''; return afterPaint(); });
   };
-  if (!window.__unrolledPlotly) {
-    window.__unrolledPlotly = new Promise((resolve, reject) => {
-      const s = document.createElement('script');
-      s.src = spec.src;
-      s.onload = () => resolve(window.Plotly);
-      s.onerror = () => reject(new Error('plotly.js did not load from ' + spec.src));
-      document.head.appendChild(s);
-    });
-  }
-  window.__unrolledPlotly
-    .then((Plotly) => Plotly.react(gd, { ...spec.figure, config: spec.config }))
-    .catch((err) => fail(err.message || String(err)));
+  window.__unrolledQueue = (window.__unrolledQueue || Promise.resolve())
+    .then(() => loadPlotly(spec.src))
+    .then(draw)
+    .catch((err) => { note.textContent = 'This chart could not be drawn: ' + (err.message || err); });
   return () => window.Plotly && window.Plotly.purge(gd);  // only on unmount
 }
 """

@@ -57,6 +57,7 @@ def test_slider_change_redraws_and_url_round_trips(page):
     page.goto(f"{page.base}/hidden?T=30&hidden=8")
     wait_chart(page)
     assert _chart_x_len(page) == 30
+    graph = page.evaluate_handle("() => document.querySelector('.js-plotly-plot')")
     thumb = page.locator(T_SLIDER)
     assert thumb.input_value() == "30"
     thumb.focus()
@@ -67,6 +68,9 @@ def test_slider_change_redraws_and_url_round_trips(page):
         "() => document.querySelector('.js-plotly-plot').data[0].x.length === 32",
         timeout=30_000)
     page.wait_for_function("() => location.search.includes('T=32')", timeout=10_000)
+    # updated in place (Plotly.react), not a remounted chart drawn from nothing
+    assert page.evaluate("g => g.isConnected && g === document.querySelector('.js-plotly-plot')",
+                         graph)
     url = page.url
     assert "hidden=8" in url and "/hidden" in url
     page.goto(url)  # a fresh session from the shared link
@@ -74,6 +78,13 @@ def test_slider_change_redraws_and_url_round_trips(page):
     assert _chart_x_len(page) == 32
     assert page.locator(T_SLIDER).input_value() == "32"
     _local_only(page)
+
+
+def test_chart_says_so_when_plotly_js_cannot_load(page):
+    page.route("**/plotly.min.js", lambda route: route.abort())
+    page.goto(f"{page.base}/hidden?T=20&hidden=8")
+    page.wait_for_selector("text=This chart could not be drawn", timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0
 
 
 @pytest.mark.parametrize("query", ["?hidden=99999&cell=%3Cscript%3E&T=-5"])
