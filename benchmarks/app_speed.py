@@ -7,7 +7,10 @@ H=32) and from T=999, H=128. Times are taken by the page's own clock (``performa
 at the keydown, and after the paint that first shows the new chart), as a user sees them;
 beside them, the time until the whole rerun is applied ("settled"), in the page's clock and
 as the Playwright caller sees it. Every press is a new T (no cache hits) unless --alternate.
-Also prints the JSON payload of each page's main chart. Figures, not a test.
+Beside them, in the same browser, the floor: benchmarks/floor_app.py, a slider and a one-trace
+chart through the same chart component, so the app's own share can be read as a ratio on a
+machine that is slower or faster than the one the targets were set for. Also prints the JSON
+payload of each page's main chart. Figures, not a test.
 
     .venv/bin/python benchmarks/app_speed.py [--repeats 5] [--pages hidden,gradients]
 """
@@ -129,14 +132,20 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    proc = start_server(port)
+    port, floor_port = _free_port(), _free_port()
+    proc, floor_proc = start_server(port), start_server(floor_port, "benchmarks/floor_app.py")
     base = f"http://127.0.0.1:{port}"
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.add_init_script(PAGE_CLOCK)
+            floor, _, _ = time_slider(page, f"http://127.0.0.1:{floor_port}", "", "",
+                                      args.repeats, 1, args.alternate)
+            floor_med = statistics.median(floor)
+            print(f"floor (benchmarks/floor_app.py): slider -> painted chart, median "
+                  f"{floor_med * 1000:.0f} ms; all: " + ", ".join(f"{t * 1000:.0f}" for t in floor),
+                  flush=True)
             for path in args.pages.split(","):
                 for name, query, step in (("defaults", "?T=50&hidden=32", 1),
                                           ("large", "?T=999&hidden=128", -1)):
@@ -149,12 +158,13 @@ def main() -> None:
                           f"{TARGETS[name] * 1000:.0f} ms, {verdict}); all: "
                           + ", ".join(f"{t * 1000:.0f}" for t in times)
                           + f"; page settled: median {statistics.median(settled) * 1000:.0f} "
-                          f"ms, seen from Playwright {statistics.median(outside) * 1000:.0f} ms",
-                          flush=True)
+                          f"ms, seen from Playwright {statistics.median(outside) * 1000:.0f} ms; "
+                          f"{med / floor_med:.2f}x the floor", flush=True)
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        for server in (proc, floor_proc):
+            server.terminate()
+            server.wait(timeout=10)
     if args.no_payloads:
         return
     for name, size in payloads().items():

@@ -26,9 +26,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, script: str = "app/main.py") -> subprocess.Popen:
     """``streamlit run app/main.py`` bound to 127.0.0.1, no telemetry, no file watcher."""
-    cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless=true",
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless=true",
            "--server.address=127.0.0.1", f"--server.port={port}",
            "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
