@@ -52,6 +52,7 @@ export default function ({ data, parentElement }) {
     note = document.createElement('div');
     note.className = 'unrolled-plot-error';
     note.style.cssText = 'color:#b91c1c;padding:0.5rem 0';
+    note.hidden = true;  // takes no room unless something failed
     gd = document.createElement('div');
     gd.className = 'unrolled-plot';
     parentElement.append(note, gd);
@@ -63,13 +64,14 @@ export default function ({ data, parentElement }) {
     if (!next || !gd.isConnected) return null;
     gd.__unrolledNext = null;
     return Plotly.react(gd, { ...next.figure, config: next.config })
-      .then(() => { note.textContent = ''; return afterPaint(); });
+      .then(() => { note.hidden = true; return afterPaint(); });
   };
   window.__unrolledQueue = (window.__unrolledQueue || Promise.resolve())
     .then(() => loadPlotly(spec.src))
     .then(draw)
     .catch((err) => {
       note.textContent = 'This chart could not be drawn: ' + (err.message || err);
+      note.hidden = false;
     });
   return () => window.Plotly && window.Plotly.purge(gd);  // only on unmount
 }
