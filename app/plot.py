@@ -3,10 +3,10 @@ applied to it with ``Plotly.react``.
 
 Why not ``st.plotly_chart``: in Streamlit 1.67 its element id is a hash of the figure, so a
 new figure is a new element. Every slider move unmounted the chart and drew a fresh one
-from nothing, 150-200 ms of the browser's time on our figures, most of issue 3's 300 ms.
-(streamlit/streamlit#16052, open, gives keyed charts a stable id.) This is an
-``st.components.v2`` component with a key, mounted in the page's own DOM: its script runs
-again with each new figure and reacts the graph it drew before.
+from nothing: Plotly's share of a slider move on the Hidden state page roughly halved when
+the graph is reacted instead (streamlit/streamlit#16052, open, gives keyed charts a stable
+id). This is an ``st.components.v2`` component with a key, mounted in the page's own DOM:
+its script runs again with each new figure and reacts the graph it drew before.
 
 plotly.js is the one in the installed plotly package, served from its folder by Streamlit's
 component file route (a v1 component declared only for that route): no network, no copy in
