@@ -1,9 +1,9 @@
 """The "Export" popover under a chart: offline HTML, a PNG of one frame, a GIF of the animation.
 
-Cheap on an ordinary rerun: only the closed popover is drawn, its widgets while it is
-open. The bytes are built when a button is
-pressed, offered for download in that same run, and dropped at the next rerun (nothing held
-in the session, so a download never belongs to older settings).
+Cheap on an ordinary rerun: only the closed popover is drawn, its widgets only while it is
+open. The bytes are built when a button is pressed, offered for download in that same run,
+and dropped at the next rerun (nothing held in the session, so a download never belongs to
+older settings).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ H=32) and from T=999, H=128. Times are taken by the page's own clock (``performa
 at the keydown, and after the paint that first shows the new chart), as a user sees them;
 beside them, the time until the whole rerun is applied ("settled"), in the page's clock and
 as the Playwright caller sees it. Every press is a new T (no cache hits) unless --alternate.
-Beside them, in the same browser, the floor: benchmarks/floor_app.py, a slider and a one-trace
+First, in the same browser, the floor: benchmarks/floor_app.py, a slider and a one-trace
 chart through the same chart component, so the app's own share can be read as a ratio on a
 machine that is slower or faster than the one the targets were set for. Also prints the JSON
 payload of each page's main chart. Figures, not a test.
@@ -61,6 +61,7 @@ PAINTED = """(steps) => {
   return window.__unrolledSettled > 0
     ? [window.__unrolledPainted - k, window.__unrolledSettled - k] : null;
 }"""
+
 
 def time_slider(page, base: str, path: str, query: str, repeats: int, step: int,
                 alternate: bool = False) -> tuple[list[float], list[float], list[float]]:

@@ -259,7 +259,7 @@ class LSTMCell(Cell):
         T, B, G = pre.shape
         act = np.empty((T, B, G))
         c, tc, h = (np.empty((T, B, H)) for _ in range(3))
-        kernels.lstm_forward(pre, np.ascontiguousarray(p["w_hh"].T), _contiguous(h0),
+        kernels.lstm_forward(pre, _contiguous(p["w_hh"].T), _contiguous(h0),
                              _contiguous(c0), act, c, tc, h)
         gates = {n: act[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
         pres = {n: pre[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}

@@ -23,10 +23,6 @@ def _run(page: str, query: dict | None = None) -> AppTest:
     return at
 
 
-def _specs(at):
-    return figures(at)
-
-
 def test_default_page_is_unroll_with_true_defaults():
     at = AppTest.from_file(MAIN, default_timeout=60)
     at.run()
@@ -50,7 +46,7 @@ def test_gates_page_explains_cells_without_gates_and_draws_lstm_gates():
     assert "no gates" in at.info[0].value
     at.sidebar.selectbox(key="w_cell").set_value("lstm").run()
     assert not at.exception
-    names = [t.get("name") for t in _specs(at)[0]["data"]]
+    names = [t.get("name") for t in figures(at)[0]["data"]]
     assert {"i", "f", "g", "o", "c"} <= set(names)
 
 
@@ -61,8 +57,8 @@ def test_changing_controls_updates_charts_and_url():
     at.sidebar.radio(key="w_clip").set_value("norm").run()
     assert not at.exception
     assert at.query_params["T"] == ["30"] or at.query_params["T"] == "30"
-    assert len(_specs(at)[0]["data"][0]["x"]) == 30
-    assert "clipping" in json.dumps(_specs(at)[-1])
+    assert len(figures(at)[0]["data"][0]["x"]) == 30
+    assert "clipping" in json.dumps(figures(at)[-1])
 
 
 @pytest.mark.parametrize("page", ["screens/hidden.py", "screens/gradients.py"])
@@ -84,7 +80,7 @@ def test_overflow_is_reported_not_crashed():
     at = _run("screens/gradients.py", {"T": "400", "hidden": "8", "act": "identity",
                                        "init": "orthogonal", "gain": "10", "signal": "sum"})
     assert any("Overflow" in w.value for w in at.warning)
-    spec = _specs(at)[0]
+    spec = figures(at)[0]
     assert "overflow at t" in json.dumps(spec)
 
 
