@@ -23,6 +23,9 @@ import streamlit as st
 import streamlit.components.v1 as components
 from plotly.io.json import to_json_plotly
 
+from app.export import frame_name
+from app.views.common import CONTROLS_PX
+
 PLOTLY_JS = "plotly.min.js"
 _plotly_files = components.declare_component(
     "plotlyjs", path=str(Path(plotly.__file__).parent / "package_data"))
@@ -33,6 +36,8 @@ PLOTLY_URL = f"./component/{_plotly_files.name}/{PLOTLY_JS}"
 # each: the first chart a slider changes shows before the next ones are computed. A figure
 # replaced before its turn is skipped. Failures become a message in the chart's place. The
 # cleanup runs when the chart leaves the page (Plotly.purge drops its window listeners).
+# An animated figure gets the bar of ``live_controls`` under it: Play runs Plotly.animate
+# over the frames from the current one, the range input jumps to a frame, Pause stops.
 SCRIPT = """
 const loadPlotly = (src) => window.__unrolledPlotly || (window.__unrolledPlotly =
   new Promise((resolve, reject) => {
@@ -44,27 +49,88 @@ const loadPlotly = (src) => window.__unrolledPlotly || (window.__unrolledPlotly 
   }));
 const afterPaint = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
 
+function animationBar(gd) {
+  const bar = document.createElement('div');
+  bar.className = 'unrolled-anim';
+  bar.hidden = true;
+  bar.innerHTML = '<button type="button" class="unrolled-play">▶ Play</button>'
+    + '<button type="button" class="unrolled-pause">❚❚ Pause</button>'
+    + '<input type="range" class="unrolled-step" min="0" max="0" step="1" value="0"'
+    + ' aria-label="Animation step"><span class="unrolled-current"></span>';
+  const [play, pause, range, current] = bar.children;
+  const c = () => gd.__unrolledControls;
+  bar.show = (i) => { range.value = String(i); current.textContent = c().prefix + c().labels[i]; };
+  // Plotly.animate rejects when a newer call interrupts it: expected here
+  const animate = (names, duration) => window.Plotly.animate(gd, names, {
+    mode: 'immediate', transition: { duration: 0 },
+    frame: { duration, redraw: names[0] !== null && c().redraw } }).catch(() => {});
+  bar.stop = () => {
+    if (gd.__unrolledPlaying) { gd.__unrolledPlaying = false; animate([null], 0); }
+  };
+  range.addEventListener('input', () => {
+    const i = Number(range.value);
+    gd.__unrolledPlaying = false;
+    bar.show(i);
+    animate([c().names[i]], 0);
+  });
+  play.addEventListener('click', () => {
+    const names = c().names, i = Number(range.value);
+    gd.__unrolledPlaying = true;
+    animate(names.slice(i >= names.length - 1 ? 0 : i + 1), c().duration)
+      .then(() => { gd.__unrolledPlaying = false; });
+  });
+  pause.addEventListener('click', bar.stop);
+  return bar;
+}
+
+function showControls(gd, bar, controls) {
+  gd.__unrolledControls = controls;
+  bar.hidden = !controls;
+  if (!controls) return;
+  if (!gd.__unrolledListening) {  // gd.on exists once Plotly has drawn into gd
+    gd.on('plotly_animatingframe', (e) => {
+      const i = gd.__unrolledControls ? gd.__unrolledControls.names.indexOf(e.name) : -1;
+      if (i >= 0) bar.show(i);
+    });
+    gd.__unrolledListening = true;
+  }
+  bar.querySelector('.unrolled-step').max = String(controls.names.length - 1);
+  bar.style.paddingLeft = controls.left + 'px';
+  bar.show(0);
+}
+
 export default function ({ data, parentElement }) {
   const spec = JSON.parse(new TextDecoder().decode(data));  // bytes: see spec_json
   let gd = parentElement.querySelector('.unrolled-plot');
   let note = parentElement.querySelector('.unrolled-plot-error');
+  let bar = parentElement.querySelector('.unrolled-anim');
+  let title = parentElement.querySelector('.unrolled-chart-title');
   if (!gd) {
+    title = document.createElement('div');
+    title.className = 'unrolled-chart-title';
     note = document.createElement('div');
     note.className = 'unrolled-plot-error';
-    note.style.cssText = 'color:#b91c1c;padding:0.5rem 0';
     note.hidden = true;  // takes no room unless something failed
     gd = document.createElement('div');
     gd.className = 'unrolled-plot';
-    parentElement.append(note, gd);
+    bar = animationBar(gd);
+    parentElement.append(title, note, gd, bar);
   }
+  title.textContent = spec.title;  // text, never parsed as HTML
+  title.hidden = !spec.title;
   gd.style.minHeight = (spec.figure.layout.height || 450) + 'px';
   gd.__unrolledNext = spec;
   const draw = (Plotly) => {
     const next = gd.__unrolledNext;
     if (!next || !gd.isConnected) return null;
     gd.__unrolledNext = null;
+    bar.stop();
     return Plotly.react(gd, { ...next.figure, config: next.config })
-      .then(() => { note.hidden = true; return afterPaint(); });
+      .then(() => {
+        note.hidden = true;
+        showControls(gd, bar, next.controls);
+        return afterPaint();
+      });
   };
   window.__unrolledQueue = (window.__unrolledQueue || Promise.resolve())
     .then(() => loadPlotly(spec.src))
@@ -77,23 +143,83 @@ export default function ({ data, parentElement }) {
 }
 """
 
-_component = st.components.v2.component("unrolled_plot", js=SCRIPT, isolate_styles=False)
+# The chart's title is page text above it, so it wraps in a narrow column instead of being
+# clipped by Plotly. The animation bar: one row under the plot area, aligned with its left
+# edge, big enough to hit on a projector; the current step right-aligned as Plotly's slider
+# showed it.
+CSS = """
+.unrolled-chart-title { font-size: 1.3rem; font-weight: 600; line-height: 1.3;
+  color: #0f172a; margin: 0.4rem 0 0 0.2rem; }
+.unrolled-plot-error { color: #b91c1c; padding: 0.5rem 0; }
+.unrolled-anim { display: flex; align-items: center; gap: 0.5rem; padding: 0 1rem 0.5rem 0; }
+.unrolled-anim[hidden], .unrolled-plot-error[hidden], .unrolled-chart-title[hidden] {
+  display: none; }
+.unrolled-anim button { font: inherit; font-size: 15px; line-height: 1.2; color: #0f172a;
+  background: #f8fafc; border: 1px solid #94a3b8; border-radius: 6px;
+  padding: 0.3rem 0.75rem; cursor: pointer; white-space: nowrap; }
+.unrolled-anim button:hover { border-color: #c2410c; color: #c2410c; }
+.unrolled-anim .unrolled-step { flex: 1; min-width: 4rem; height: 1.6rem; margin: 0 0.5rem;
+  accent-color: #c2410c; cursor: pointer; }
+.unrolled-anim .unrolled-current { font-size: 16px; color: #0f172a; min-width: 5.5em;
+  text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+"""
+
+_component = st.components.v2.component("unrolled_plot", js=SCRIPT, css=CSS,
+                                        isolate_styles=False)
 
 
-def spec_json(fig: dict, config: dict) -> bytes:
+def live_controls(fig: dict) -> tuple[dict, dict | None]:
+    """The figure without Plotly's Play/Pause buttons and step slider, and what the
+    component draws in their place: HTML buttons and a range input under the chart.
+
+    The figure builders keep Plotly's own controls, which an exported HTML file needs. On
+    the page they cost about a quarter of every redraw (plotly.js lays out and measures a
+    button and a label per step each time); the HTML bar costs nothing to redraw. The rows
+    the figure kept for them (``CONTROLS_PX``, see ``animation_controls``) come out of its
+    bottom margin and height, so the plot area is unchanged and the bar sits under it.
+    """
+    layout = fig.get("layout") or {}
+    sliders, menus = layout.get("sliders") or [], layout.get("updatemenus") or []
+    if len(sliders) != 1 or len(menus) != 1 or not fig.get("frames"):
+        return fig, None
+    steps = sliders[0].get("steps") or []
+    names = [frame_name(step.get("args")) for step in steps]
+    if not names or None in names:
+        return fig, None
+    play = menus[0]["buttons"][0]["args"][1]
+    controls = {"names": names, "labels": [str(step.get("label", n))
+                                            for step, n in zip(steps, names, strict=True)],
+                "prefix": (sliders[0].get("currentvalue") or {}).get("prefix", ""),
+                "duration": play["frame"]["duration"], "redraw": play["frame"]["redraw"],
+                "left": (layout.get("margin") or {}).get("l", 0)}
+    layout = {k: v for k, v in layout.items() if k not in ("sliders", "updatemenus")}
+    margin = dict(layout.get("margin") or {})
+    if margin.get("b", 0) >= CONTROLS_PX and layout.get("height", 0) > CONTROLS_PX:
+        margin["b"] -= CONTROLS_PX
+        layout["height"] -= CONTROLS_PX
+        layout["margin"] = margin
+    return {**fig, "layout": layout}, controls
+
+
+def spec_json(fig: dict, config: dict, title: str = "") -> bytes:
     """What the component receives: the figure (as st.plotly_chart serialised it: numpy,
-    NaN as null, orjson when installed), its Plotly config and where plotly.js lies.
+    NaN as null, orjson when installed) with its animation controls taken out
+    (``live_controls``), the controls, the title shown above it, its Plotly config and where
+    plotly.js lies.
 
     As bytes, which the component passes on as they are: a ``str`` would first be tested as
     a dataframe, which imports pandas and pyarrow into the server (+60 MB, +0.5 s on the
     first chart).
     """
-    return to_json_plotly({"figure": fig, "config": config, "src": PLOTLY_URL}).encode()
+    fig, controls = live_controls(fig)
+    return to_json_plotly({"figure": fig, "controls": controls, "title": title,
+                           "config": config, "src": PLOTLY_URL}).encode()
 
 
-def draw(fig: dict, key: str, config: dict) -> None:
-    """Draw ``fig`` as the chart ``key``; the next run's figure for that key updates it."""
-    _component(key=key, data=spec_json(fig, config), height="content")
+def draw(fig: dict, key: str, config: dict, title: str = "") -> None:
+    """Draw ``fig`` under ``title`` as the chart ``key``; the next run's figure for that key
+    updates it. One element per chart: each element a rerun sends costs the browser ~3 ms."""
+    _component(key=key, data=spec_json(fig, config, title), height="content")
 
 
 def sent_figure(proto) -> dict:

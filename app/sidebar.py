@@ -121,9 +121,8 @@ def draw(entry: trained.Trained | None) -> None:
     sb.selectbox("Activation φ", CHOICES["act"], key="w_act", disabled=gated or fixed,
                  help="LSTM and GRU fix their own: sigmoid gates, tanh candidates.")
     sb.slider("Hidden size H", *INT_RANGES["hidden"], key="w_hidden", disabled=fixed)
-    c1, c2 = sb.columns(2)
-    c1.slider("Layers", *INT_RANGES["layers"], key="w_layers", disabled=fixed)
-    c2.toggle("Bidirectional", key="w_bidir", disabled=fixed)
+    sb.slider("Layers", *INT_RANGES["layers"], key="w_layers", disabled=fixed)
+    sb.toggle("Bidirectional", key="w_bidir", disabled=fixed)
     sb.slider("Sequence length T", *INT_RANGES["T"], key="w_T", disabled=fixed)
 
     sb.markdown("### Initialisation")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import streamlit as st
 
 from app import compute, plot, talk
@@ -12,13 +10,10 @@ from app.state import DEFAULTS, Settings
 from app.views.common import TITLE_PX
 
 # KaTeX blocks never cut off: a long equation scrolls inside its column instead of
-# overflowing it (the layout keeps them short enough at 1280 and 1920 px). Chart titles are
-# page text above the chart: they wrap in narrow columns instead of being clipped by Plotly.
+# overflowing it (the layout keeps them short enough at 1280 and 1920 px).
 STYLE = """<style>
 [data-testid="stMarkdownContainer"] .katex-display { overflow-x: auto; overflow-y: hidden;
   padding: 2px 6px; margin: 0.4em 0; }
-.unrolled-chart-title { font-size: 1.3rem; font-weight: 600; line-height: 1.3;
-  color: #0f172a; margin: 0.4rem 0 0 0.2rem; }
 </style>"""
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True,
@@ -54,24 +49,26 @@ def presenting() -> bool:
 
 
 def header(title: str, text: str, s: Settings, extra_latex: tuple = ()) -> None:
-    """Title, one plain paragraph, and the cell's equations in the charts' symbols."""
-    st.markdown(STYLE, unsafe_allow_html=True)
+    """Title, one plain paragraph, and the cell's equations in the charts' symbols.
+
+    As few elements as it takes (the style rides with the paragraph, all equations are one
+    block): each element a rerun sends costs the browser ~3 ms of every slider change.
+    """
     st.title(title)
     if s.present:
         return
     left, right = st.columns([1, 1], gap="medium")
-    left.markdown(text)
+    left.markdown(f"{STYLE}\n\n{text}", unsafe_allow_html=True)  # text: the page's own
     with right:
-        for line in EQUATIONS[s.cell]:
-            st.latex(line)
-        for line in extra_latex:
-            st.latex(line)
+        lines = [*EQUATIONS[s.cell], *extra_latex]
+        st.latex(lines[0] if len(lines) == 1 else
+                 r"\begin{gathered} " + r" \\[0.5em] ".join(lines) + r" \end{gathered}")
         if s.uses_activation:
             st.caption(f"{s.cell.upper()} cell, φ = {s.act}")
 
 
 def chart(fig: dict, key: str, primary: bool = False) -> None:
-    """The figure's title as page text (it wraps), then the figure without its title band.
+    """The figure without its title band, its title shown above it as page text (it wraps).
 
     Builders keep ``TITLE_PX`` at the top for the title; taking it out of both the height
     and the top margin leaves the plot area, and so the pixel layout of the legend and the
@@ -85,8 +82,6 @@ def chart(fig: dict, key: str, primary: bool = False) -> None:
     layout = dict(fig.get("layout", {}))
     title = (layout.get("title") or {}).get("text", "")
     if title:
-        st.markdown(f'<div class="unrolled-chart-title">{html.escape(title)}</div>',
-                    unsafe_allow_html=True)
         margin = dict(layout["margin"])
         if margin.get("t", 0) >= TITLE_PX:
             margin["t"] -= TITLE_PX
@@ -95,7 +90,7 @@ def chart(fig: dict, key: str, primary: bool = False) -> None:
     layout.pop("title", None)
     if s.present and "height" in layout:
         layout["height"] = talk.main_chart_height(s, layout["height"])
-    plot.draw({**fig, "layout": layout}, key, PLOT_CONFIG)
+    plot.draw({**fig, "layout": layout}, key, PLOT_CONFIG, title)
     if primary and not s.present:
         export_panel(original, key)
 

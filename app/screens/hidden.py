@@ -21,11 +21,14 @@ ui.header(
 run = ui.simulation(s, "the hidden state")
 if run is not None:
     if not ui.presenting():
-        c1, c2 = st.columns([1, 2])
+        units = {"label": "Units drawn as lines (comma separated)", "key": "w_units",
+                 "help": f"Unit numbers from 0 to {s.hidden - 1}."}
         if s.layers > 1:
+            c1, c2 = st.columns([1, 2])
             c1.selectbox("Layer shown", list(range(s.layers)), key="w_layer")
-        c2.text_input("Units drawn as lines (comma separated)", key="w_units",
-                      help=f"Unit numbers from 0 to {s.hidden - 1}.")
+            c2.text_input(**units)
+        else:  # no columns: four elements fewer for the browser to redraw on every change
+            st.text_input(**units, width=420)
     layer = min(s.layer, s.layers - 1)
     row = run.passes[layer]
     h = np.concatenate([pv.h for pv in row], axis=1)

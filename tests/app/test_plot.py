@@ -22,6 +22,28 @@ def test_payload_is_the_figure_config_and_local_plotly_js():
     assert spec["figure"]["data"][0]["y"] == [1.0, None, None]  # never NaN/Infinity tokens
     assert spec["config"] == {"displaylogo": False}
     assert spec["src"].startswith("./component/") and spec["src"].endswith("/plotly.min.js")
+    assert spec["controls"] is None and spec["title"] == ""
+
+
+def test_payload_carries_the_title_and_the_animation_controls():
+    steps = [{"label": str(t), "method": "animate",
+              "args": [[str(t)], {"frame": {"duration": 0, "redraw": True}}]} for t in range(3)]
+    play = {"frame": {"duration": 80, "redraw": True}}
+    fig = {"data": [{"type": "scatter", "x": [0], "y": [0]}],
+           "layout": {"height": 400, "margin": {"l": 70, "b": 200},
+                      "sliders": [{"steps": steps, "currentvalue": {"prefix": "t = "}}],
+                      "updatemenus": [{"buttons": [{"label": "Play", "args": [None, play]}]}]},
+           "frames": [{"name": str(t), "data": [{"x": [t]}]} for t in range(3)]}
+    spec = json.loads(plot.spec_json(fig, {}, "A <b>title</b>"))
+    assert spec["title"] == "A <b>title</b>"
+    assert spec["controls"] == {"names": ["0", "1", "2"], "labels": ["0", "1", "2"],
+                                "prefix": "t = ", "duration": 80, "redraw": True, "left": 70}
+    layout = spec["figure"]["layout"]
+    assert "sliders" not in layout and "updatemenus" not in layout
+    assert (layout["height"], layout["margin"]["b"]) == (400 - plot.CONTROLS_PX,
+                                                         200 - plot.CONTROLS_PX)
+    assert len(spec["figure"]["frames"]) == 3
+    assert "sliders" in fig["layout"]  # the caller's figure is left as it was
 
 
 def test_drawing_a_page_does_not_load_pandas_into_the_server():

@@ -202,12 +202,12 @@ def test_chart_moves_the_title_out_and_keeps_the_plot_area(monkeypatch):
     from app import ui
 
     sent = {}
-    monkeypatch.setattr(ui.st, "markdown", lambda text, **kw: sent.setdefault("md", text))
-    monkeypatch.setattr(ui.plot, "draw", lambda fig, key, config: sent.setdefault("fig", fig))
+    monkeypatch.setattr(ui.plot, "draw",
+                        lambda fig, key, config, title: sent.update(fig=fig, title=title))
     fig = _animated_figures()["hidden"]
     fig["layout"]["title"]["text"] = "<b>h_t</b> & more"
     ui.chart(fig, key="k")
-    assert "&lt;b&gt;h_t&lt;/b&gt; &amp; more" in sent["md"]  # escaped, shown as text
+    assert sent["title"] == "<b>h_t</b> & more"  # the component shows it as text
     assert "title" not in sent["fig"]["layout"]
     assert common.plot_px(sent["fig"]["layout"]) == common.plot_px(fig["layout"])
     assert fig["layout"]["title"]["text"]  # the builder's figure is left as it was
@@ -272,3 +272,27 @@ def test_validation_would_change_nothing_plotly_js_sees():
             for trace in frame["data"]:
                 trace.pop("type", None)
         assert not list(_differences(ours, checked)), (name, list(_differences(ours, checked)))
+
+
+def test_the_page_draws_its_own_animation_controls_under_the_same_plot_area():
+    """On the page Plotly's buttons and slider give way to the component's HTML bar
+    (app/plot.py): same frames, labels, speed and redraw; the plot area keeps its pixels."""
+    from app import plot
+
+    for name, fig in _animated_figures().items():
+        lay = fig["layout"]
+        live, controls = plot.live_controls(fig)
+        assert "sliders" not in live["layout"] and "updatemenus" not in live["layout"], name
+        assert live["frames"] is fig["frames"] and live["data"] is fig["data"], name
+        steps = lay["sliders"][0]["steps"]
+        assert controls["names"] == [str(f["name"]) for f in fig["frames"]], name
+        assert controls["labels"] == [s["label"] for s in steps], name
+        assert controls["prefix"] == lay["sliders"][0]["currentvalue"]["prefix"], name
+        play = lay["updatemenus"][0]["buttons"][0]["args"][1]["frame"]
+        assert (controls["duration"], controls["redraw"]) == (play["duration"], play["redraw"])
+        assert controls["left"] == lay["margin"]["l"], name
+        assert common.plot_px(live["layout"]) == common.plot_px(lay), name
+        assert live["layout"]["margin"]["b"] >= common.AXIS_PX, name  # x-axis title still fits
+        assert "sliders" in lay and "updatemenus" in lay, name  # export keeps Plotly's own
+    for name, fig in _static_figures().items():
+        assert plot.live_controls(fig) == (fig, None), name

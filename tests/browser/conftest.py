@@ -101,8 +101,9 @@ def page(browser, server):
     context.close()
 
 
-# Every chart's parts, as page rectangles, for the layout checks: Play/Pause buttons, the
-# slider's current value and rail, axis titles, legend, colour bars, and all visible text.
+# Every chart's parts, as page rectangles, for the layout checks: the animation bar's Play/Pause
+# buttons, current value and step slider (app/plot.py), axis titles, legend, colour bars, and
+# all visible text.
 CHART_PARTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map((gd, i) => {
   const box = el => { const r = el.getBoundingClientRect();
                       return [r.left, r.top, r.right, r.bottom]; };
@@ -112,8 +113,10 @@ CHART_PARTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'
            && s.opacity !== '0' && el.textContent.trim() !== ''; };
   const texts = Array.from(gd.querySelectorAll('text')).filter(shown)
     .map(el => ({box: box(el), text: el.textContent, cls: el.getAttribute('class') || ''}));
-  return {index: i, chart: box(gd), buttons: all('g.updatemenu-button'),
-          current: all('text.slider-current-value'), rail: all('rect.slider-rail-rect'),
+  const bar = sel => Array.from(gd.parentElement.querySelectorAll(
+    '.unrolled-anim:not([hidden]) ' + sel)).map(box);
+  return {index: i, chart: box(gd), buttons: bar('button'),
+          current: bar('.unrolled-current'), rail: bar('.unrolled-step'),
           legend: all('g.legend'), colorbars: all('g.colorbar'),
           titles: texts.filter(t => /^[xy][0-9]*title$/.test(t.cls)).map(t => t.box),
           texts};
@@ -144,6 +147,9 @@ def layout_problems(page) -> list[str]:
                 if overlap(a, b):
                     problems.append(f"{name}: {na} {a} overlaps {nb} {b}")
         left, top, right, bottom = c["chart"]
+        for na, (x0, y0, x1, _y1) in controls:
+            if x0 < left - 1 or x1 > right + 1 or y0 < bottom - 1:
+                problems.append(f"{name}: {na} not in the row under the chart")
         for t in c["texts"]:
             x0, y0, x1, y1 = t["box"]
             if x0 < left - 1 or x1 > right + 1 or y0 < top - 1 or y1 > bottom + 1:

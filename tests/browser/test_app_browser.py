@@ -44,12 +44,22 @@ def test_play_advances_frames(page):
     cursor = ("() => { const d = document.querySelector('.js-plotly-plot').data;"
               " return d[d.length - 3].x[0]; }")  # the heatmap's time cursor
     assert page.evaluate(cursor) == 0
-    page.locator(".updatemenu-button", has_text="Play").first.click()
+    current = page.locator(".unrolled-current").first
+    assert current.text_content() == "t = 0"
+    page.locator(".unrolled-play").first.click()
     page.wait_for_function(cursor.replace("return d", "return 5 < d"), timeout=15_000)
-    page.locator(".updatemenu-button", has_text="Pause").first.click()
+    page.locator(".unrolled-pause").first.click()
+    page.wait_for_timeout(300)
+    stopped = page.evaluate(cursor)
+    page.wait_for_timeout(500)
+    assert page.evaluate(cursor) == stopped  # Pause stopped it
+    assert current.text_content() == f"t = {stopped}"  # the bar followed the frames
     # the heatmap must survive the animation (plotly's redraw=False path blanks it)
     assert page.locator(".js-plotly-plot .heatmaplayer image").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "browser_hidden_playing.png"))
+    page.locator(".unrolled-step").first.fill("3")  # the step slider jumps to a frame
+    page.wait_for_function(cursor.replace("return d", "return 3 === d"), timeout=10_000)
+    assert current.text_content() == "t = 3"
     _local_only(page)
 
 
