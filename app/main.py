@@ -14,7 +14,7 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app import sidebar, state, talk  # noqa: E402
+from app import gc_freeze, sidebar, state, talk  # noqa: E402
 
 st.set_page_config(page_title="Unrolled: how RNNs work and fail", layout="wide")
 
@@ -55,3 +55,4 @@ finally:
         st.sidebar.button("▶ Start the guided tour", key="tour-start",
                           on_click=talk.apply_scene, args=(1,), use_container_width=True)
     sidebar.draw(trained_entry)
+    gc_freeze.freeze_once()  # after the first page's imports and caches
