@@ -143,11 +143,17 @@ export default function ({ data, parentElement }) {
 }
 """
 
+# While a rerun is under way Streamlit fades each element it has not re-sent yet (an opacity
+# transition per element): on a slider move that repainted the whole page two or three times
+# before the chart could draw, ~50 ms of the browser's main thread on the Hidden state page.
+# The charts update in place, so wherever one is on the page the fade is off. (The style of a
+# component mounted in the page's DOM applies to the whole page.)
 # The chart's title is page text above it, so it wraps in a narrow column instead of being
 # clipped by Plotly. The animation bar: one row under the plot area, aligned with its left
 # edge, big enough to hit on a projector; the current step right-aligned as Plotly's slider
 # showed it.
 CSS = """
+.stElementContainer[data-stale="true"] { opacity: 1 !important; transition: none !important; }
 .unrolled-chart-title { font-size: 1.3rem; font-weight: 600; line-height: 1.3;
   color: #0f172a; margin: 0.4rem 0 0 0.2rem; }
 .unrolled-plot-error { color: #b91c1c; padding: 0.5rem 0; }

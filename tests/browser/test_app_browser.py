@@ -63,6 +63,21 @@ def test_play_advances_frames(page):
     _local_only(page)
 
 
+# Every frame until stopped: opacity and transition of the elements Streamlit marks stale
+# while a rerun is under way (app/plot.py turns its fade off: it cost paints on every change).
+STALE_WATCH = """() => {
+  window.__stale = []; window.__staleWatch = true;
+  const look = () => {
+    for (const el of document.querySelectorAll('.stElementContainer[data-stale="true"]')) {
+      const s = getComputedStyle(el);
+      window.__stale.push(s.opacity + ' ' + s.transitionDuration);
+    }
+    if (window.__staleWatch) requestAnimationFrame(look);
+  };
+  look();
+}"""
+
+
 def test_slider_change_redraws_and_url_round_trips(page):
     page.goto(f"{page.base}/hidden?T=30&hidden=8")
     wait_chart(page)
@@ -71,12 +86,16 @@ def test_slider_change_redraws_and_url_round_trips(page):
     thumb = page.locator(T_SLIDER)
     assert thumb.input_value() == "30"
     thumb.focus()
+    page.evaluate(STALE_WATCH)
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     wait_chart(page)
     page.wait_for_function(
         "() => document.querySelector('.js-plotly-plot').data[0].x.length === 32",
         timeout=30_000)
+    stale = page.evaluate("() => { window.__staleWatch = false; return window.__stale; }")
+    assert stale, "no element was ever waiting for the rerun: nothing checked"
+    assert set(stale) == {"1 0s"}, "unchanged elements faded while the chart was redrawn"
     page.wait_for_function("() => location.search.includes('T=32')", timeout=10_000)
     # updated in place (Plotly.react), not a remounted chart drawn from nothing
     assert page.evaluate("g => g.isConnected && g === document.querySelector('.js-plotly-plot')",
