@@ -155,8 +155,12 @@ def base_layout(title: str, height: int = 520, legend: bool = True, **extra) -> 
 
 
 def axis(title: str, title_size: int = 16, **extra) -> dict:
+    """An axis in the app's style. Tick labels are never hidden for overflowing: automargin
+    makes room for them, and plotly.js's default check measures every label on every
+    redraw (~13 ms of the Hidden state figure's 90)."""
     ax = {"title": {"text": title, "font": {"size": title_size}}, "gridcolor": "#e2e8f0",
-          "zerolinecolor": "#cbd5e1", "tickfont": {"size": 14}, "automargin": True}
+          "zerolinecolor": "#cbd5e1", "tickfont": {"size": 14}, "automargin": True,
+          "ticklabeloverflow": "allow"}
     ax.update(extra)
     return ax
 

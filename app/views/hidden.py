@@ -42,6 +42,7 @@ def heatmap_trace(z: np.ndarray, x: list[int], name: str, zmax: float | None = N
             "zmin": zmin, "zmax": zmax, "xaxis": xaxis, "yaxis": yaxis,
             "colorbar": {"x": colorbar_x, "xanchor": "left", "len": 0.55, "y": 1,
                          "yanchor": "top", "thickness": 16, "tickfont": {"size": 14},
+                         "ticklabeloverflow": "allow",
                          "title": {"text": colorbar_title, "font": {"size": 15}}},
             "hovertemplate": "t=%{x}<br>unit %{y}<br>%{z}<extra></extra>"}
 
