@@ -192,11 +192,15 @@ def live_controls(fig: dict) -> tuple[dict, dict | None]:
     names = [frame_name(step.get("args")) for step in steps]
     if not names or None in names:
         return fig, None
-    play = menus[0]["buttons"][0]["args"][1]
+    try:  # the Play button of animation_controls; any other menu keeps Plotly's controls
+        play = menus[0]["buttons"][0]["args"][1]["frame"]
+        duration, redraw = play["duration"], bool(play["redraw"])
+    except (KeyError, IndexError, TypeError):
+        return fig, None
     controls = {"names": names, "labels": [str(step.get("label", n))
                                             for step, n in zip(steps, names, strict=True)],
                 "prefix": (sliders[0].get("currentvalue") or {}).get("prefix", ""),
-                "duration": play["frame"]["duration"], "redraw": play["frame"]["redraw"],
+                "duration": duration, "redraw": redraw,
                 "left": (layout.get("margin") or {}).get("l", 0)}
     layout = {k: v for k, v in layout.items() if k not in ("sliders", "updatemenus")}
     margin = dict(layout.get("margin") or {})

@@ -44,6 +44,8 @@ def test_payload_carries_the_title_and_the_animation_controls():
                                                          200 - plot.CONTROLS_PX)
     assert len(spec["figure"]["frames"]) == 3
     assert "sliders" in fig["layout"]  # the caller's figure is left as it was
+    odd = {**fig, "layout": {**fig["layout"], "updatemenus": [{"buttons": []}]}}
+    assert plot.live_controls(odd) == (odd, None)  # a menu of another shape: Plotly's own
 
 
 def test_drawing_a_page_does_not_load_pandas_into_the_server():
