@@ -52,18 +52,19 @@ if run is not None:
         bound_curve = norms[-1] * diagnostics.pascanu_bound(gamma, sigma, run.T)[::-1]
 
     if not ui.presenting():
-        m1, m2, m3, m4 = st.columns(4)
-        m1.metric("Memory horizon", "beyond T" if horizon is None else f"{horizon} steps",
+        # one flex row, not st.columns: four elements fewer to send before the chart
+        row = st.container(horizontal=True, gap="medium")
+        row.metric("Memory horizon", "beyond T" if horizon is None else f"{horizon} steps",
                   help="Steps back from the last one until ‖∂L/∂h_t‖ falls below 1/1000 of its "
                        "value at the last step (engine.diagnostics.memory_horizon).")
-        m2.metric("Change per step back", "n/a" if not math.isfinite(decay) else f"× {decay:.3g}",
+        row.metric("Change per step back", "n/a" if not math.isfinite(decay) else f"× {decay:.3g}",
                   help="Geometric mean factor per step (engine.diagnostics.gradient_decay_rate); "
                        "below 1 the gradient vanishes, above 1 it explodes.")
-        m3.metric("γ · σ_max", "n/a" if b is None else f"{b[0] * b[1]:.3g}",
+        row.metric("γ · σ_max", "n/a" if b is None else f"{b[0] * b[1]:.3g}",
                   help="Pascanu's bound is (γ·σ_max)^k: below 1 it proves vanishing; above 1 it "
                        "proves nothing. Not defined for gated cells (LSTM, GRU).")
         clipped = None if s.clip == "none" else f"→ {_num(run.norm_after)} after clipping"
-        m4.metric("Gradient norm", _num(run.norm_before), delta=clipped, delta_color="off",
+        row.metric("Gradient norm", _num(run.norm_before), delta=clipped, delta_color="off",
                   delta_arrow="off",
                   help="Global L2 norm of all weight gradients (what clip_grad_norm_ measures)"
                        + ("." if clipped is None else f", before and after clipping by {s.clip} "

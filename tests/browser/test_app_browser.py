@@ -63,18 +63,19 @@ def test_play_advances_frames(page):
     _local_only(page)
 
 
-# Every frame until stopped: opacity and transition of the elements Streamlit marks stale
-# while a rerun is under way (app/plot.py turns its fade off: it cost paints on every change).
+# Each element Streamlit marks stale while a rerun is under way, as it is marked: its opacity
+# and transition (app/plot.py turns the fade off: it cost paints on every slider change).
 STALE_WATCH = """() => {
-  window.__stale = []; window.__staleWatch = true;
-  const look = () => {
-    for (const el of document.querySelectorAll('.stElementContainer[data-stale="true"]')) {
-      const s = getComputedStyle(el);
+  window.__stale = [];
+  window.__staleWatch = new MutationObserver((changes) => {
+    for (const c of changes) {
+      if (c.target.getAttribute('data-stale') !== 'true') continue;
+      const s = getComputedStyle(c.target);
       window.__stale.push(s.opacity + ' ' + s.transitionDuration);
     }
-    if (window.__staleWatch) requestAnimationFrame(look);
-  };
-  look();
+  });
+  window.__staleWatch.observe(document.body,
+    {attributes: true, subtree: true, attributeFilter: ['data-stale']});
 }"""
 
 
@@ -93,9 +94,9 @@ def test_slider_change_redraws_and_url_round_trips(page):
     page.wait_for_function(
         "() => document.querySelector('.js-plotly-plot').data[0].x.length === 32",
         timeout=30_000)
-    stale = page.evaluate("() => { window.__staleWatch = false; return window.__stale; }")
+    stale = page.evaluate("() => { window.__staleWatch.disconnect(); return window.__stale; }")
     assert stale, "no element was ever waiting for the rerun: nothing checked"
-    assert set(stale) == {"1 0s"}, "unchanged elements faded while the chart was redrawn"
+    assert set(stale) == {"1 0s"}, f"unchanged elements faded during the rerun: {set(stale)}"
     page.wait_for_function("() => location.search.includes('T=32')", timeout=10_000)
     # updated in place (Plotly.react), not a remounted chart drawn from nothing
     assert page.evaluate("g => g.isConnected && g === document.querySelector('.js-plotly-plot')",
