@@ -55,20 +55,20 @@ if run is not None:
         # one flex row, not st.columns: four elements fewer to send before the chart
         row = st.container(horizontal=True, gap="medium")
         row.metric("Memory horizon", "beyond T" if horizon is None else f"{horizon} steps",
-                  help="Steps back from the last one until ‖∂L/∂h_t‖ falls below 1/1000 of its "
-                       "value at the last step (engine.diagnostics.memory_horizon).")
+                   help="Steps back from the last one until ‖∂L/∂h_t‖ falls below 1/1000 of "
+                        "its value at the last step (engine.diagnostics.memory_horizon).")
         row.metric("Change per step back", "n/a" if not math.isfinite(decay) else f"× {decay:.3g}",
-                  help="Geometric mean factor per step (engine.diagnostics.gradient_decay_rate); "
-                       "below 1 the gradient vanishes, above 1 it explodes.")
+                   help="Geometric mean factor per step (engine.diagnostics.gradient_decay_rate); "
+                        "below 1 the gradient vanishes, above 1 it explodes.")
         row.metric("γ · σ_max", "n/a" if b is None else f"{b[0] * b[1]:.3g}",
-                  help="Pascanu's bound is (γ·σ_max)^k: below 1 it proves vanishing; above 1 it "
-                       "proves nothing. Not defined for gated cells (LSTM, GRU).")
+                   help="Pascanu's bound is (γ·σ_max)^k: below 1 it proves vanishing; above 1 "
+                        "it proves nothing. Not defined for gated cells (LSTM, GRU).")
         clipped = None if s.clip == "none" else f"→ {_num(run.norm_after)} after clipping"
         row.metric("Gradient norm", _num(run.norm_before), delta=clipped, delta_color="off",
-                  delta_arrow="off",
-                  help="Global L2 norm of all weight gradients (what clip_grad_norm_ measures)"
-                       + ("." if clipped is None else f", before and after clipping by {s.clip} "
-                          f"with θ = {s.threshold:g}."))
+                   delta_arrow="off",
+                   help="Global L2 norm of all weight gradients (what clip_grad_norm_ measures)"
+                        + ("." if clipped is None else f", before and after clipping by {s.clip} "
+                           f"with θ = {s.threshold:g}."))
 
     overflow = run.grad_overflow or run.overflow
     fig = gv.norm_figure(norms, bound=bound_curve, trunc_norms=None if run.trunc_norm is None
