@@ -1,9 +1,9 @@
-"""Task shapes and their analytic memoryless baselines."""
+"""Task shapes and their memoryless baselines: exact, and no memoryless predictor beats them."""
 
 import numpy as np
 import pytest
 
-from engine.tasks import TASKS, make_task, text_task
+from engine.tasks import TASKS, baseline_over, make_task, text_task
 
 
 @pytest.mark.parametrize("name", TASKS)
@@ -50,26 +50,215 @@ def test_copy_memory_layout_and_baseline():
     assert ce == pytest.approx(task.baseline_loss)
 
 
-def test_running_sum_and_sine_baselines_match_monte_carlo():
-    task = make_task("running_sum", 40)
-    _, y = task.batch(4096, np.random.default_rng(2))
-    assert np.mean((y - y.mean()) ** 2) == pytest.approx(task.baseline_loss, rel=0.05)
+def test_sine_generator_is_a_unit_sine():
     sine = make_task("sine", 40)
     _, y = sine.batch(4000, np.random.default_rng(3))
-    assert np.mean(y**2) == pytest.approx(0.5, rel=0.03)
+    assert np.mean(y**2) == pytest.approx(0.5, rel=0.03)  # so predicting 0 scores 1/2
 
 
-def test_parity_and_chars_baselines():
-    parity = make_task("parity", 12)
-    x, y = parity.batch(64, np.random.default_rng(0))
+def _sample(task, n_batches, seed):
+    """Several seeded batches joined along the batch axis."""
+    rng = np.random.default_rng(seed)
+    parts = [task.batch(4096, rng) for _ in range(n_batches)]
+    x = np.concatenate([p[0] for p in parts], axis=1)
+    return x, np.concatenate([p[1] for p in parts], axis=0 if task.where == "last" else 1)
+
+
+def _current_input(task, x):
+    """What a memoryless predictor sees where the loss is: the last step, or every step."""
+    return x[-1] if task.where == "last" else x
+
+
+def _memoryless_fit(task, key, n_batches=1, seeds=(11, 12)):
+    """A lookup table from a key of the current input alone to the best guess.
+
+    The conditional mean (regression) or the conditional frequencies (classification),
+    fitted on one large seeded sample and scored on another. Returns the loss and its
+    standard error, from the per-sequence losses (independent of each other).
+    """
+    (xa, ya), (xb, yb) = (_sample(task, n_batches, s) for s in seeds)
+    ka, kb = key(_current_input(task, xa)), key(_current_input(task, xb))
+    n_keys = int(max(ka.max(), kb.max())) + 1
+    if task.kind == "regression":
+        ya, yb = ya[..., 0], yb[..., 0]
+        sums = np.bincount(ka.ravel(), weights=ya.ravel(), minlength=n_keys)
+        counts = np.bincount(ka.ravel(), minlength=n_keys)
+        table = np.where(counts > 0, sums / np.maximum(counts, 1), ya.mean())
+        loss = (table[kb] - yb) ** 2
+    else:
+        C = task.output_size
+        counts = np.bincount((ka * C + ya).ravel(), minlength=n_keys * C).reshape(n_keys, C)
+        probs = (counts + 1e-3) / (counts + 1e-3).sum(axis=1, keepdims=True)
+        loss = -np.log(probs[kb, yb])
+    per_seq = loss if task.where == "last" else loss.mean(axis=0)
+    return float(per_seq.mean()), float(per_seq.std() / np.sqrt(per_seq.size))
+
+
+def _bits(x):
+    return x[..., 0].astype(np.int64)
+
+
+def _token(x):
+    return x.argmax(axis=-1)
+
+
+def _value_bin(x, width=0.01, lo=-1.6, hi=1.6):
+    return np.clip(((x[..., 0] - lo) / width).astype(np.int64), 0, int((hi - lo) / width) - 1)
+
+
+def _assert_best_memoryless(loss, se, best, slack):
+    """No memoryless fit beats ``best`` beyond noise, and one gets within noise + slack."""
+    assert loss >= best - 4 * se, f"a memoryless lookup scores {loss:.5f} < {best:.5f}"
+    assert loss <= best + 4 * se + slack, f"{best:.5f} is loose: the lookup scores {loss:.5f}"
+
+
+@pytest.mark.parametrize("noise", [0.1, 0.3])
+def test_sine_baseline_is_the_best_guess_from_the_current_noisy_value(noise):
+    task = make_task("sine", 100, noise=noise)
+    fitted, se = _memoryless_fit(task, _value_bin)
+    _assert_best_memoryless(fitted, se, task.baseline_loss, 2e-4)
+    x, y = task.batch(4096, np.random.default_rng(5))
+    copy_loss = np.mean((x - y) ** 2)  # predict x_t itself
+    assert task.baseline_loss <= copy_loss
+    if noise == 0.1:  # the app's sine
+        assert task.baseline_loss < 0.1 * 0.5  # far below "predict 0"
+        assert task.baseline_loss == pytest.approx(0.02559, abs=5e-5)
+        assert copy_loss == pytest.approx(0.0278, abs=1e-3)
+        assert task.baseline_loss < 0.95 * copy_loss  # E[y | x] is not x: it shrinks
+    # the best linear guess a * x_t is not the best either (E[y | x] bends near the crests)
+    a = np.sum(x * y) / np.sum(x * x)
+    assert task.baseline_loss < np.mean((a * x - y) ** 2)
+
+
+def test_sine_baseline_depends_on_the_noise_not_on_the_length():
+    short, long = make_task("sine", 10), make_task("sine", 500)
+    assert short.baseline_loss == long.baseline_loss
+    fitted, se = _memoryless_fit(short, _value_bin, n_batches=4)
+    _assert_best_memoryless(fitted, se, short.baseline_loss, 2e-4)
+    losses = [make_task("sine", 20, noise=n).baseline_loss for n in (0, 0.05, 0.1, 0.5, 2.0)]
+    assert losses == sorted(losses) and losses[-1] < 0.5
+    ecos = (np.sin(0.3) - np.sin(0.05)) / 0.25
+    assert losses[0] == pytest.approx(0.5 * (1 - ecos**2))  # noiseless: E[y | x] = E[cos f] x
+    # the small-noise expansion below 0.002 meets the quadrature above it
+    below, above = (make_task("sine", 20, noise=n).baseline_loss for n in (0.00199, 0.00201))
+    assert above == pytest.approx(below, abs=1e-7)
+    for bad in (-0.1, float("nan"), 11.0, "loud"):
+        with pytest.raises(ValueError, match="noise"):
+            make_task("sine", 20, noise=bad)
+
+
+def test_running_sum_baseline_is_exact_from_the_current_bit():
+    """Every bit string of length T, equally likely: the best guess per current bit, exactly."""
+    for T in (2, 3, 5, 7):
+        bits = (np.arange(2**T)[:, None] >> np.arange(T)[None, :]) & 1  # (strings, T)
+        y = np.cumsum(bits, axis=1) / T
+        sq = sum(np.sum((y[bits == b] - y[bits == b].mean()) ** 2) for b in (0, 1))
+        assert make_task("running_sum", T).baseline_loss == pytest.approx(sq / y.size,
+                                                                          rel=1e-12)
+        if T == 3:
+            assert sq / y.size < 0.7 * np.var(y)  # far below the best constant
+    task = make_task("running_sum", 40)
+    fitted, se = _memoryless_fit(task, _bits)
+    _assert_best_memoryless(fitted, se, task.baseline_loss, 1e-5)
+
+
+def test_running_sum_baseline_over_the_later_steps():
+    task = make_task("running_sum", 30)
+    (x, y), first = _sample(task, 1, 7), 10
+    x, y = x[first:, :, 0], y[first:, :, 0]
+    fitted = sum(np.sum((y[x == b] - y[x == b].mean()) ** 2) for b in (0, 1)) / y.size
+    assert baseline_over(task, first) == pytest.approx(fitted, rel=0.02)
+    assert baseline_over(task, first) < 0.7 * task.baseline_loss  # t varies less over 10..29
+    assert baseline_over(task, 0) == task.baseline_loss
+    sine = make_task("sine", 30)
+    assert baseline_over(sine, first) == sine.baseline_loss
+    with pytest.raises(ValueError, match="first"):
+        baseline_over(task, 30)
+
+
+def test_parity_baseline_is_a_coin_flip_given_the_last_bit():
+    for T in (2, 3, 6):
+        bits = (np.arange(2**T)[:, None] >> np.arange(T)[None, :]) & 1
+        parity = bits.sum(axis=1) % 2
+        for b in (0, 1):  # given the last bit, the parity is odd exactly half the time
+            assert parity[bits[:, -1] == b].mean() == 0.5
+    task = make_task("parity", 12)
+    x, y = task.batch(64, np.random.default_rng(0))
     assert np.array_equal(y, x[..., 0].sum(axis=0).astype(int) % 2)
-    assert parity.baseline_loss == pytest.approx(np.log(2))
+    assert task.baseline_loss == pytest.approx(np.log(2))
+    fitted, se = _memoryless_fit(task, _bits)
+    _assert_best_memoryless(fitted, se, task.baseline_loss, 1e-3)
+
+
+def test_chars_baseline_is_the_bigram_cross_entropy():
     chars = make_task("chars", 20)
     codes = chars.extra["codes"]
+    V = chars.input_size
     freq = np.bincount(codes) / len(codes)
-    assert chars.baseline_loss == pytest.approx(-np.sum(freq * np.log(freq)))
+    unigram = -np.sum(freq * np.log(freq))
+    pairs = np.bincount(codes[:-1] * V + codes[1:], minlength=V * V).reshape(V, V)
+    cond = pairs / np.maximum(pairs.sum(axis=1, keepdims=True), 1)
+    bigram = -np.sum(pairs[pairs > 0] * np.log(cond[pairs > 0])) / pairs.sum()
+    assert unigram == pytest.approx(3.09, abs=0.01) and bigram == pytest.approx(2.24, abs=0.01)
+    assert chars.baseline_loss == pytest.approx(bigram, abs=2e-3)  # the text's edges aside
+    longer = make_task("chars", 50)
+    fitted, se = _memoryless_fit(longer, _token, n_batches=2)
+    _assert_best_memoryless(fitted, se, longer.baseline_loss, 0.01)
     x, y = chars.batch(4, np.random.default_rng(0))
     assert np.array_equal(x[1:].argmax(-1), y[:-1])  # the target is the next character
+
+
+def test_chars_baseline_of_your_own_text_weights_the_windows_pairs():
+    assert text_task("ab" * 50, 10).baseline_loss == pytest.approx(0.0)  # b always follows a
+    text, T = "abaabbbaab", 4
+    task = text_task(text, T)
+    codes = task.extra["codes"]
+    starts = range(len(codes) - T - 1)  # every window the generator can draw, equally likely
+    counts = {}
+    for s in starts:
+        for i in range(T):
+            pair = codes[s + i], codes[s + i + 1]
+            counts[pair] = counts.get(pair, 0) + 1
+    rows = {}
+    for (a, _), c in counts.items():
+        rows[a] = rows.get(a, 0) + c
+    total = sum(counts.values())
+    want = -sum(c * np.log(c / rows[a]) for (a, _), c in counts.items()) / total
+    assert task.baseline_loss == pytest.approx(want, rel=1e-12)
+
+
+def test_adding_memoryless_predictor_beats_the_convention_only_by_the_last_marker():
+    """Reading the last step's (value, marker): when the second marker is there, half the sum
+    is known. Least squares on quadratic features of that input alone reaches 1/6 - p/12."""
+    for T, n_batches in ((10, 8), (100, 1)):
+        task = make_task("adding", T)
+        assert task.baseline_loss == pytest.approx(1 / 6)  # the literature's convention
+        p = 1 / (T - T // 2)  # the second marker is on the last step
+        best = task.extra["memoryless"]
+        assert best == pytest.approx(1 / 6 - p / 12)
+        fits = []
+        for seed in (11, 12):
+            x, y = _sample(task, n_batches, seed)
+            v, m = x[-1, :, 0].astype(np.float64), x[-1, :, 1].astype(np.float64)
+            features = np.stack([np.ones_like(v), v, v * v, m, m * v, m * v * v], axis=-1)
+            fits.append((features, y[:, 0]))
+        (fa, ya), (fb, yb) = fits
+        coef = np.linalg.lstsq(fa, ya, rcond=None)[0]
+        err = (fb @ coef - yb) ** 2
+        _assert_best_memoryless(err.mean(), err.std() / np.sqrt(err.size), best, 1e-3)
+    # at T = 100 the gap is 1%: the convention stands
+    assert 1 / 6 - make_task("adding", 100).extra["memoryless"] == pytest.approx(1 / 600)
+
+
+def test_copy_memoryless_predictor_cannot_reach_the_convention():
+    """The convention knows the step (blank until the recall); from the current token alone
+    a blank input could be filler or recall, so the best loss is higher."""
+    for T in (10, 100):
+        task = make_task("copy", T)
+        fitted, se = _memoryless_fit(task, _token)
+        _assert_best_memoryless(fitted, se, task.extra["memoryless"], 1e-3)
+        assert task.extra["memoryless"] > task.baseline_loss
+    assert make_task("copy", 100).extra["memoryless"] == pytest.approx(0.4517, abs=1e-4)
 
 
 @pytest.mark.parametrize("text,word", [("", "empty"), ("   ", "empty"), ("ab", "longer"),
