@@ -13,7 +13,7 @@ import numpy as np
 
 from .limits import check_int, check_positive
 from .network import Network
-from .tasks import make_task
+from .tasks import baseline_over, make_task
 
 
 @dataclass
@@ -22,7 +22,7 @@ class ESNResult:
     spectral_radius: float
     train_loss: float
     test_loss: float
-    baseline_loss: float
+    baseline_loss: float  # memoryless, over the scored steps (after the washout)
     readout: np.ndarray  # (outputs, H + 1), the last column the bias
     network: Network  # the reservoir
     predictions: np.ndarray  # test predictions, shaped like the targets
@@ -43,7 +43,10 @@ def _targets(y: np.ndarray, where: str, washout: int) -> np.ndarray:
 def fit_esn(task: str = "sine", seq_len: int = 100, hidden: int = 100,
             spectral_radius: float = 0.9, input_scale: float = 1.0, ridge: float = 1e-6,
             washout: int = 10, batch: int = 32, seed: int = 0) -> ESNResult:
-    """Fit the read-out on one batch, score it (MSE) on a fresh one."""
+    """Fit the read-out on one batch, score it (MSE) on a fresh one.
+
+    The baseline is the task's memoryless one over the steps scored here (washout..T-1).
+    """
     spec = make_task(task, seq_len)
     if spec.kind != "regression":
         raise ValueError(f"task must be a regression task for the echo state network, "
@@ -71,6 +74,6 @@ def fit_esn(task: str = "sine", seq_len: int = 100, hidden: int = 100,
     test_states = _states(net, x_test, spec.where, washout)
     pred = np.hstack([test_states, np.ones((len(test_states), 1))]) @ readout.T
     test_targets = _targets(y_test, spec.where, washout)
-    return ESNResult(task, spectral_radius, train_loss,
-                     float(np.mean((pred - test_targets) ** 2)), spec.baseline_loss, readout,
-                     net, pred, test_targets)
+    test_loss = float(np.mean((pred - test_targets) ** 2))
+    return ESNResult(task, spectral_radius, train_loss, test_loss, baseline_over(spec, washout),
+                     readout, net, pred, test_targets)

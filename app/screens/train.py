@@ -33,9 +33,9 @@ TASK_LABELS = {"adding": "adding problem", "copy": "copy memory", "sine": "next-
                "chars": "character language model"}
 TASK_NOTES = {
     "adding": "Two marked values among T random ones; output their sum at the end (MSE).",
-    "copy": "Ten symbols, then T blanks: repeat the symbols at the end (the sequence is "
-            "T + 20 long).",
-    "sine": "Predict the next value of a noisy sine at every step (MSE).",
+    "copy": "Ten symbols, T - 1 blanks and a delimiter, then ten blanks during which to "
+            "repeat the symbols (the sequence is T + 20 long).",
+    "sine": "Read a noisy sine; at every step predict its next clean value (MSE).",
     "running_sum": "Bits in; at every step output how many ones so far (divided by T).",
     "parity": "Is the number of ones odd? One answer at the end (cross-entropy).",
     "chars": "Predict the next character of Shakespeare's sonnets, or of your own text.",
@@ -343,7 +343,7 @@ def esn_panel(job: training.Job | None) -> None:
             return
         m = st.columns(4)
         m[0].metric("ESN test MSE", f"{res['test']:.4g}")
-        m[1].metric("Baseline (predict 0)", f"{res['baseline']:.4g}")
+        m[1].metric("Baseline (no memory)", f"{res['baseline']:.4g}")
         sine = [r for r in (job.runs if job and not job.running else [])
                 if r.result is not None and r.config.task == "sine"]
         for col, run in zip(m[2:], sine, strict=False):
