@@ -15,11 +15,16 @@ import streamlit as st
 from app import trained
 from app.state import Settings
 from engine import Network, clip_by_norm, clip_by_value, diagnostics, global_norm
+from engine.network import truncation_blocks
 from engine.signals import encode_text, loss_seed, make_signal
 
 CHAOS_POINTS = (0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0)
 CHAOS_HIDDEN = 64
 CHAOS_STEPS = 600
+# ||dh_{T-1}/dh_t|| costs a product of (H, H) matrices and an SVD per step back: the
+# Jacobian chart covers as many steps as H^3 * steps <= this allows (all of T at H <= 40,
+# 250 steps at H = 64, 31 at H = 128; ~0.2 s on this VM).
+JACOBIAN_BUDGET = 64**3 * 250
 
 
 @dataclass(frozen=True)
@@ -40,9 +45,12 @@ class Run:
     vocab: tuple
     passes: tuple  # passes[layer][direction] -> PassView
     hidden_norm: np.ndarray  # (L, D, T) ||dL/dh_t||, full BPTT
+    direct_norm: np.ndarray  # (L, D, T) ||e_t||: gradient entering at t (loss or layer above)
+    last_norm: np.ndarray  # (L, D, T) ||dl_{T-1}/dh_t||: the last step's loss alone
     cell_norm: np.ndarray | None
     trunc_norm: np.ndarray | None  # the same with trace.backward(truncate=k)
     window: int | None
+    kept: tuple  # truncated BPTT: the (start, end) spans that receive gradient
     overflow: dict | None  # forward values inf/NaN (Trace.overflow)
     grad_overflow: dict | None  # gradients inf/NaN (Gradients.overflow)
     param_norms: dict  # parameter name -> (norm before clipping, after)
@@ -50,6 +58,7 @@ class Run:
     norm_after: float
     singular: tuple  # per layer: {gate: singular values of its W_hh block, forward direction}
     bound: tuple  # per layer: (gamma, sigma) for Pascanu's bound, or None (gated cells)
+    bound_curve: tuple  # per layer: the bound on ||dL/dh_t|| (forward direction), or None
     gamma: float
     notices: tuple
 
@@ -96,24 +105,43 @@ def _f32(a):
         return np.asarray(a, dtype=np.float32)
 
 
-def simulate(s: Settings) -> Run:
-    """Forward, backward (full and truncated), clipping and spectra for one setting.
+def network_and_input(s: Settings, notices: list | None = None):
+    """The network and input sequence the settings describe: ``(net, x, vocab)``.
 
     With ``s.weights`` the Training lab's trained network runs on one sequence of its task
     instead of a freshly built network on the sidebar's signal.
     """
-    notices = []
     entry = trained.lookup(s.weights)
     if s.weights and entry is None:
         raise ValueError("the trained weights are no longer on the server; train again")
     if entry is not None:
-        x, vocab, net = entry.x, (), entry.network
-    else:
-        x, vocab = signal_for(s)
-        if x.shape[0] < s.T:
-            notices.append(f"The {s.signal} input has {x.shape[0]} steps, so T = "
-                           f"{x.shape[0]} here (not {s.T}).")
-        net = build_network(s, x.shape[1])
+        return entry.network, entry.x, ()
+    x, vocab = signal_for(s)
+    if x.shape[0] < s.T and notices is not None:
+        notices.append(f"The {s.signal} input has {x.shape[0]} steps, so T = "
+                       f"{x.shape[0]} here (not {s.T}).")
+    return build_network(s, x.shape[1]), x, vocab
+
+
+def kept_spans(T: int, window: int | None, seed: np.ndarray) -> tuple:
+    """Truncated BPTT: the (start, end) blocks of steps that receive gradient.
+
+    Each block of ``truncation_blocks`` carries the losses of its own steps back to its
+    start; a block without a loss receives none. Loss at the last step: the last ``window``
+    steps; a loss at every step: every block, each cut at its start.
+    """
+    if window is None:
+        return ()
+    has_loss = np.abs(seed.reshape(T, -1)).sum(axis=1) > 0
+    return tuple((start, end) for lo, end, start in truncation_blocks(T, window, None)
+                 if has_loss[lo + 1:end + 1].any())
+
+
+def simulate(s: Settings) -> Run:
+    """Forward, backward (full, truncated, and of the last step's loss alone), clipping and
+    spectra for one setting."""
+    notices = []
+    net, x, vocab = network_and_input(s, notices)
     trace = net.run(x)
     big = first_beyond_float32(trace)
     if big is not None:
@@ -130,6 +158,7 @@ def simulate(s: Settings) -> Run:
                        "'k steps back' to cut at.")
         window = None
     trunc = trace.backward(seed, truncate=window) if window else None
+    last = grads if s.loss == "last" else trace.backward(loss_seed(trace.output.shape, "last"))
     if s.clip == "norm":
         clipped = clip_by_norm(grads.params, s.threshold)
     elif s.clip == "value":
@@ -144,6 +173,8 @@ def simulate(s: Settings) -> Run:
                  for g, w in diagnostics.recurrent_blocks(net, layer, 0).items()}
                 for layer in range(net.num_layers)]
     bound = [diagnostics.pascanu_factors(net, layer, 0) for layer in range(net.num_layers)]
+    bound_curve = [None if f is None else diagnostics.gradient_bound(grads.direct_norm[k, 0], *f)
+                   for k, f in enumerate(bound)]
     passes = tuple(
         tuple(PassView(h=_f32(pt.h[:, 0]), c=_f32(None if pt.c is None else pt.c[:, 0]),
                        gates={k: _f32(v[:, 0]) for k, v in pt.gates.items()})
@@ -151,16 +182,32 @@ def simulate(s: Settings) -> Run:
         for row in trace.passes)
     return Run(
         T=x.shape[0], x=_f32(x), vocab=vocab, passes=passes,
-        hidden_norm=np.asarray(grads.hidden_norm), cell_norm=grads.cell_norm,
+        hidden_norm=np.asarray(grads.hidden_norm), direct_norm=np.asarray(grads.direct_norm),
+        last_norm=np.asarray(last.hidden_norm), cell_norm=grads.cell_norm,
         trunc_norm=None if trunc is None else np.asarray(trunc.hidden_norm), window=window,
+        kept=kept_spans(x.shape[0], window, seed),
         overflow=trace.overflow, grad_overflow=grads.overflow, param_norms=param_norms,
         norm_before=grads.total_norm(), norm_after=global_norm(after),
-        singular=tuple(singular), bound=tuple(bound), gamma=gamma, notices=tuple(notices))
+        singular=tuple(singular), bound=tuple(bound), bound_curve=tuple(bound_curve),
+        gamma=gamma, notices=tuple(notices))
 
 
 @st.cache_data(max_entries=24, show_spinner=False)
 def cached_simulate(s: Settings) -> Run:
     return simulate(s.physics())
+
+
+def jacobian_curve(s: Settings, layer: int) -> np.ndarray:
+    """||dh_{T-1}/dh_t|| of ``layer`` (forward direction), exact, over the last steps that
+    ``JACOBIAN_BUDGET`` allows (NaN before them)."""
+    net, x, _ = network_and_input(s)
+    steps = int(min(x.shape[0], max(2, JACOBIAN_BUDGET // net.hidden_size**3)))
+    return diagnostics.jacobian_norms(net.run(x), layer=layer, steps=steps)
+
+
+@st.cache_data(max_entries=24, show_spinner=False)
+def cached_jacobian(s: Settings, layer: int) -> np.ndarray:
+    return jacobian_curve(s.physics(), layer)
 
 
 def compare_cells(s: Settings, cells=("rnn", "lstm", "gru")) -> dict:

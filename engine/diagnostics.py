@@ -14,7 +14,8 @@ from .limits import check_int, check_positive
 from .network import Network, Trace
 
 __all__ = [
-    "activation_gamma", "gate_saturation", "gradient_decay_rate", "jacobian_norms",
+    "activation_gamma", "gate_saturation", "gradient_bound", "gradient_decay_rate",
+    "jacobian_norms",
     "lyapunov_exponent", "memory_horizon", "pascanu_bound", "pascanu_factors", "pca_projection",
     "recurrent_blocks", "singular_values", "spectral_radius",
 ]
@@ -56,6 +57,27 @@ def pascanu_bound(gamma: float, sigma_max: float, steps: int) -> np.ndarray:
         return (float(gamma) * float(sigma_max)) ** np.arange(steps, dtype=np.float64)
 
 
+def gradient_bound(direct_norm: np.ndarray, gamma: float, sigma_max: float) -> np.ndarray:
+    """A bound on ||dL/dh_t|| for every t: sum_{s>=t} (gamma * sigma_max)^(s-t) ||e_s||.
+
+    ``direct_norm[t]`` = ||e_t||, the gradient entering the pass directly at step t
+    (``Gradients.direct_norm``: the loss at t, or the layer above). Since
+    dL/dh_t = sum_{s>=t} (dh_s/dh_t)^T e_s and Pascanu's ||dh_s/dh_t|| <= (gamma sigma)^(s-t),
+    this bounds the curve in every setting; with a loss at the last step of the top layer
+    alone it is Pascanu's ||dL/dh_{T-1}|| (gamma sigma)^(T-1-t). Computed backwards as
+    B_t = ||e_t|| + gamma sigma B_{t+1}; it may overflow to inf (then it bounds nothing seen).
+    """
+    e = np.asarray(direct_norm, dtype=np.float64).ravel()
+    q = float(gamma) * float(sigma_max)
+    out = np.empty_like(e)
+    acc = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(e.size - 1, -1, -1):
+            acc = e[t] + q * acc
+            out[t] = acc
+    return out
+
+
 def _batch_record(rec: dict, b: int) -> dict:
     """The record of one batch element, batch axis kept (size 1) so seeds broadcast."""
     out = {}
@@ -84,28 +106,33 @@ def _prepared(trace: Trace, layer: int, direction: int, batch_index: int):
 
 
 def jacobian_norms(trace: Trace, layer: int = 0, direction: int = 0, batch_index: int = 0,
-                   ord: int | str = 2) -> np.ndarray:
+                   ord: int | str = 2, steps: int | None = None) -> np.ndarray:
     """||dh_end/dh_t|| for every t (time order), end being the pass's last step.
 
     ``ord=2`` is the spectral norm (what Pascanu's bound limits), ``'fro'`` the Frobenius.
     For the LSTM the derivative holds c_t fixed and follows every path to h_end.
+    Each step back costs a product of (H, H) matrices and a norm: ``steps`` computes only
+    the last ``steps`` steps of the pass (in processing order) and leaves NaN before them.
     """
     cell, rec, p = _prepared(trace, layer, direction, batch_index)
     T, H = trace.T, trace.network.hidden_size
-    mats = np.empty((T, H, H))
+    n = T if steps is None else check_int("steps", steps, 1, T)
+    mats = np.empty((n, H, H))  # mats[k] = dh_end/dh_{T-1-k}, k steps back
     dh, dc = np.eye(H), (np.zeros((H, H)) if cell.has_cell_state else None)
-    mats[T - 1] = dh
+    mats[0] = dh
+    norms = np.full(T, np.nan)
     with np.errstate(all="ignore"):
-        for t in range(T - 1, 0, -1):
-            _, dh, dc, _ = cell.step(rec, p, t, dh, dc)
-            mats[t - 1] = dh
+        for k in range(1, n):
+            _, dh, dc, _ = cell.step(rec, p, T - k, dh, dc)
+            mats[k] = dh
         if ord == "fro":
-            norms = np.sqrt(np.sum(mats * mats, axis=(1, 2)))
+            back = np.sqrt(np.sum(mats * mats, axis=(1, 2)))
         else:
+            back = np.full(n, np.nan)
             finite = np.isfinite(mats).all(axis=(1, 2))
-            norms = np.full(T, np.nan)
             if finite.any():
-                norms[finite] = np.linalg.svd(mats[finite], compute_uv=False)[:, 0]
+                back[finite] = np.linalg.svd(mats[finite], compute_uv=False)[:, 0]
+    norms[T - n:] = back[::-1]
     return norms[::-1] if direction else norms
 
 
@@ -174,7 +201,12 @@ def memory_horizon(norms: np.ndarray, threshold: float = 1e-3) -> int | None:
 
 
 def gradient_decay_rate(norms: np.ndarray) -> float:
-    """Geometric mean factor by which ||dL/dh_t|| changes per step walking back (<1: vanishing)."""
+    """The fitted factor by which ``norms`` change per step walking back (<1: vanishing).
+
+    exp of the slope of a least-squares line through log(norms) against steps back (the
+    finite, positive ones): a typical rate per step, robust to a few odd steps; not the
+    geometric mean of the step-to-step ratios, which depends on the two ends alone.
+    """
     norms = np.asarray(norms, dtype=np.float64)[::-1]
     ok = np.isfinite(norms) & (norms > 0)
     if ok.sum() < 2:

@@ -70,7 +70,11 @@ class Gradients:
     hidden_norm: np.ndarray  # (num_layers, num_directions, T)
     cell_norm: np.ndarray | None
     overflow: dict | None  # where a gradient first became inf/NaN walking back
-    window: int | None  # truncated-BPTT window, None for full BPTT
+    window: int | None  # truncated-BPTT window, None for full BPTT (or a window >= T)
+    # ||e_t||, (num_layers, num_directions, T): the gradient that enters each pass's output at
+    # step t directly, from the loss (top layer) or from the layer above; not through the
+    # pass's own recurrence. dL/dh_t = e_t + J_{t+1}^T dL/dh_{t+1} (plus grad_h_n at the end).
+    direct_norm: np.ndarray | None = None
 
     def total_norm(self) -> float:
         """The global L2 norm of all parameter gradients (what clip_grad_norm_ measures)."""
@@ -391,6 +395,7 @@ class Trace:
 
         grads = {k: np.zeros_like(v) for k, v in net.params.items()}
         hidden = [[None] * D for _ in range(L)]  # filled by _accumulate
+        direct_in = [[np.zeros((T, B, H)) for _ in range(D)] for _ in range(L)]
         cells = [[None] * D for _ in range(L)] if net.cell.has_cell_state else None
         dh0 = np.zeros((L * D, B, H))
         dc0 = np.zeros((L * D, B, H)) if net.cell.has_cell_state else None
@@ -414,6 +419,7 @@ class Trace:
                             net.cell.prepare(pt.rec, p)
                             pt.rec["prepared"] = True
                         direct = above[..., d * H:(d + 1) * H]
+                        direct_in[layer][d] += direct
                         idx = layer * D + d
                         offset, acc, dh_all, dc_all, h0_grad, c0_grad = bptt_pass(
                             net.cell, pt.rec, p, direct[::-1] if d else direct,
@@ -453,7 +459,7 @@ class Trace:
             c0=None if dc0 is None else (dc0 if self.batched else dc0[:, 0]),
             hidden=hidden, cell=cells, hidden_norm=_step_norms(hidden),
             cell_norm=None if cells is None else _step_norms(cells), overflow=overflow,
-            window=None if truncate is None else int(truncate))
+            window=None if full else int(truncate), direct_norm=_step_norms(direct_in))
 
 
 __all__ = ["CELLS", "Gradients", "Network", "PassTrace", "Trace", "truncation_blocks"]

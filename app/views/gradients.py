@@ -1,7 +1,9 @@
-"""Gradient figures: ||dL/dh_t|| on a log axis with Pascanu's bound, the backward wave,
-cells compared, singular values of W_hh, and norms before/after clipping.
+"""Gradient figures: ||dL/dh_t|| on a log axis with the bound that holds for it, the
+backward wave, the Jacobian product ||dh_{T-1}/dh_t|| under Pascanu's bound, cells compared,
+singular values of W_hh, and norms before/after clipping.
 
 All numbers arrive computed by the engine (see app.compute); here they are only drawn.
+``state`` names the recurrent state in labels: "h", or "y" for the Jordan cell.
 """
 
 from __future__ import annotations
@@ -33,26 +35,33 @@ def _log_range(*series) -> list[float]:
     return [max(lo - pad, -300.0), min(hi + pad, 300.0)]  # 10**r must stay a finite float
 
 
-def norm_figure(norms, bound=None, trunc_norms=None, window: int | None = None,
-                overflow_step: int | None = None, title: str = "") -> dict:
+def norm_figure(norms, bound=None, bound_name: str = "", trunc_norms=None,
+                window: int | None = None, kept: tuple | None = None, overflow_step: int | None = None,
+                title: str = "", state: str = "h") -> dict:
     """||dL/dh_t|| against t (log y) with the backward wave animated from t = T-1 to 0.
 
-    ``bound``: Pascanu's curve, already scaled to the last step (None for gated cells).
-    ``trunc_norms``: the same norms under truncated BPTT with window ``window`` (shaded).
+    ``bound``: a curve that bounds ``norms`` at every step (``bound_name`` its legend), or
+    None. ``trunc_norms``: the same norms under truncated BPTT with window ``window``;
+    ``kept`` are the (start, end) spans that receive gradient under it (shaded, cuts marked;
+    default: the last ``window`` steps, what a loss at the last step keeps).
     """
     norms = np.asarray(norms, dtype=np.float64)
     T = norms.shape[0]
+    if kept is None:
+        kept = ((T - window, T - 1),) if window else ()
     t = list(range(T))
     y = positive(norms)
-    traces = [{"type": "scatter", "mode": "lines", "x": t, "y": y, "name": "‖∂L/∂h_t‖",
+    label = f"‖∂L/∂{state}_t‖"
+    traces = [{"type": "scatter", "mode": "lines", "x": t, "y": y, "name": label,
                "line": {"color": COLORS["rnn"], "width": 3}}]
     series = [y]
     if bound is not None:
         yb = positive(bound)
-        # Keep the bound from dwarfing the curve: clip it to 1e6 times the curve's range.
         traces.append({"type": "scatter", "mode": "lines", "x": t, "y": yb,
-                       "name": "Pascanu bound (γ·σ_max)^(T-1-t)",
+                       "name": bound_name or "bound",
                        "line": {"color": COLORS["bound"], "width": 2, "dash": "dash"}})
+        # Keep the bound from dwarfing the curve: the y range follows it only to 1e6 times
+        # the curve's range.
         finite = [v for v in y if v is not None]
         if finite:
             cap_hi, cap_lo = max(finite) * 1e6, min(finite) * 1e-6
@@ -64,9 +73,15 @@ def norm_figure(norms, bound=None, trunc_norms=None, window: int | None = None,
                        "name": f"truncated BPTT, k = {window}",
                        "line": {"color": COLORS["lstm"], "width": 2, "dash": "dot"}})
         series.append(yt)
-        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": T - window - 0.5,
-                       "x1": T - 0.5, "y0": 0, "y1": 1, "fillcolor": "#fde68a",
-                       "opacity": 0.35, "line": {"width": 0}, "layer": "below"})
+        for i, (start, end) in enumerate(kept):
+            shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": start - 0.5,
+                           "x1": end + 0.5, "y0": 0, "y1": 1,
+                           "fillcolor": "#fde68a" if i % 2 == 0 else "#fcd34d",
+                           "opacity": 0.35, "line": {"width": 0}, "layer": "below"})
+            if start > 0:  # truncated BPTT cuts the gradient here
+                shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": start - 0.5,
+                               "x1": start - 0.5, "y0": 0, "y1": 1,
+                               "line": {"color": "#92400e", "width": 1.5, "dash": "dot"}})
     yr = _log_range(*series)
     annotations = []
     if overflow_step is not None:
@@ -79,11 +94,15 @@ def norm_figure(norms, bound=None, trunc_norms=None, window: int | None = None,
                             "font": {"color": "#dc2626", "size": 15}, "yanchor": "bottom",
                             "xanchor": "right" if right else "left",
                             "xshift": -6 if right else 6, "bgcolor": "rgba(255,255,255,0.85)"})
-    if window:
-        annotations.append({"x": T - window - 0.5, "y": 1, "xref": "x", "yref": "paper",
-                            "text": f"BPTT window k = {window} ", "showarrow": False,
-                            "yanchor": "top", "xanchor": "right",
-                            "font": {"size": 14, "color": "#92400e"}})
+    if window and kept:
+        start = kept[-1][0]
+        text = (f"BPTT window k = {window} " if len(kept) == 1 else
+                f"gradient cut every {window} steps (dotted lines) ")
+        annotations.append({"x": start - 0.5, "y": 1, "xref": "x", "yref": "paper",
+                            "text": text, "showarrow": False, "yanchor": "top",
+                            "xanchor": "right" if start > T / 2 else "left",
+                            "font": {"size": 14, "color": "#92400e"},
+                            "bgcolor": "rgba(255,255,255,0.8)"})
 
     # Backward wave: a shaded band from the last step back to t, and a dot on the curve.
     steps = frame_steps(T)[::-1]
@@ -109,13 +128,71 @@ def norm_figure(norms, bound=None, trunc_norms=None, window: int | None = None,
     layout = base_layout(title or "How much gradient reaches each step",
                          height=TITLE_PX + LEGEND_PX + 340 + bottom,
                          xaxis=axis("time step t", range=[-0.5, T - 0.5]),
-                         yaxis=axis("‖∂L/∂h_t‖  (log scale)", type="log", range=yr,
+                         yaxis=axis(f"{label}  (log scale)", type="log", range=yr,
                                     exponentformat="power"),
                          shapes=shapes, annotations=annotations,
                          margin={"l": 80, "r": 30, "b": bottom})
     layout.update(animation_controls([str(s) for s in steps], layout,
                                      prefix="gradient reached t = "))
     return {"data": traces, "layout": layout, "frames": frames}
+
+
+def single_entry(run, layer: int) -> bool:
+    """Does the gradient enter this layer's forward pass at the last step alone?"""
+    return not np.any(run.direct_norm[layer, 0][:-1])
+
+
+def gradient_figure(run, layer: int, loss: str, state: str = "h") -> dict:
+    """The Gradients page's main chart for ``layer``: ||dL/dh_t|| (forward direction), the
+    bound that holds for it (app.compute: Pascanu's where the gradient enters at the last
+    step alone, the sum over entry steps otherwise; none for gated cells), truncated BPTT."""
+    curve = run.bound_curve[layer]
+    name = ""
+    if curve is not None:
+        name = (f"Pascanu bound ‖∂L/∂{state}_(T-1)‖·(γσ)^(T-1-t)" if single_entry(run, layer)
+                else "bound Σ_{s≥t} (γσ)^(s-t)·‖e_s‖")
+    overflow = run.grad_overflow or run.overflow
+    where = "the last step" if loss == "last" else "every step"
+    return norm_figure(run.hidden_norm[layer, 0], bound=curve, bound_name=name,
+                       trunc_norms=None if run.trunc_norm is None else run.trunc_norm[layer, 0],
+                       window=run.window, kept=run.kept,
+                       overflow_step=None if overflow is None else overflow["step"],
+                       title=f"‖∂L/∂{state}_t‖ of layer {layer}, loss at {where}", state=state)
+
+
+def jacobian_figure(norms, factor: float | None, state: str = "h", note: str = "") -> dict:
+    """||dstate_{T-1}/dstate_t|| (exact, spectral norm) with Pascanu's (gamma sigma)^(T-1-t).
+
+    ``norms`` is NaN where it was not computed (the engine's budget); ``factor`` is
+    gamma * sigma_max, or None where no such bound exists (gated cells).
+    """
+    norms = np.asarray(norms, dtype=np.float64)
+    T = norms.shape[0]
+    known = np.flatnonzero(np.isfinite(norms))
+    first = int(known[0]) if known.size else T - 1
+    t = list(range(first, T))
+    y = positive(norms[first:])
+    name = f"‖∂{state}_(T-1)/∂{state}_t‖{note}"
+    traces = [{"type": "scatter", "mode": "lines", "x": t, "y": y, "name": name,
+               "line": {"color": COLORS["rnn"], "width": 3}}]
+    series = [y]
+    if factor is not None:
+        with np.errstate(over="ignore"):
+            yb = positive(float(factor) ** (T - 1 - np.arange(first, T, dtype=np.float64)))
+        traces.append({"type": "scatter", "mode": "lines", "x": t, "y": yb,
+                       "name": f"Pascanu (γσ)^(T-1-t), γσ = {factor:.3g}",
+                       "line": {"color": COLORS["bound"], "width": 2, "dash": "dash"}})
+        finite = [v for v in y if v is not None]
+        if finite:
+            series.append([v for v in yb if v is not None
+                           and min(finite) * 1e-6 <= v <= max(finite) * 1e6])
+    title = (f"How much a change in {state}_t moves {state}_(T-1)" if first == 0 else
+             f"How much a change in {state}_t moves {state}_(T-1) (last {T - first} steps)")
+    layout = base_layout(title, height=420,
+                         xaxis=axis("time step t", range=[first - 0.5, T - 0.5]),
+                         yaxis=axis(f"‖∂{state}_(T-1)/∂{state}_t‖  (log scale)", type="log",
+                                    range=_log_range(*series), exponentformat="power"))
+    return {"data": traces, "layout": layout}
 
 
 def compare_figure(norms_by_cell: dict, title: str = "") -> dict:
@@ -133,22 +210,27 @@ def compare_figure(norms_by_cell: dict, title: str = "") -> dict:
     return {"data": traces, "layout": layout}
 
 
-def singular_figure(singular: dict, gamma: float) -> dict:
-    """Singular values of each recurrent block, with the line σ = 1/γ."""
+def singular_figure(singular: dict, gamma: float | None, cell: str = "rnn") -> dict:
+    """Singular values of each recurrent block, with the line sigma = 1/gamma where it
+    means something: for the Elman RNN and IndRNN (|u_j|), gamma * sigma_max > 1 is
+    necessary for exploding. ``gamma=None`` draws no line (gated cells, Jordan)."""
     traces = []
     for gate, sv in singular.items():
         sv = np.asarray(sv, dtype=np.float64)
-        name = "W_hh" if gate == "h" else f"W_h{gate}"
+        name = ("|u_j|" if cell == "indrnn" else "W_hh") if gate == "h" else f"W_h{gate}"
         traces.append({"type": "scatter", "mode": "markers+lines",
                        "x": list(range(1, sv.size + 1)), "y": positive(sv), "name": name,
                        "marker": {"size": 7}})
     n = max((len(v) for v in singular.values()), default=1)
-    traces.append({"type": "scatter", "mode": "lines", "x": [1, n], "y": [1 / gamma] * 2,
-                   "name": f"1/γ = {1 / gamma:g}",
-                   "line": {"color": COLORS["bound"], "dash": "dash", "width": 2}})
+    if gamma is not None:
+        traces.append({"type": "scatter", "mode": "lines", "x": [1, n], "y": [1 / gamma] * 2,
+                       "name": f"1/γ = {1 / gamma:g}",
+                       "line": {"color": COLORS["bound"], "dash": "dash", "width": 2}})
     yr = _log_range(*[t["y"] for t in traces])
     decades = {"dtick": 1} if yr[1] - yr[0] > 1.5 else {}  # no 2 and 5 labels between powers
-    layout = base_layout("Singular values of the recurrent weights", height=420,
+    title = ("Recurrent weights u (IndRNN), largest first" if cell == "indrnn"
+             else "Singular values of the recurrent weights")
+    layout = base_layout(title, height=420,
                          xaxis=axis("index (largest first)"),
                          yaxis=axis("σ_i  (log scale)", type="log", exponentformat="power",
                                     range=yr, **decades))

@@ -178,3 +178,13 @@ def test_truncation_is_refused_for_bidirectional_networks():
     with pytest.raises(ValueError, match="unidirectional"):
         trace.backward(np.ones((10, 6)), truncate=3)
     trace.backward(np.ones((10, 6)), truncate=10)  # a window >= T is full BPTT: fine
+
+
+def test_a_window_reaching_step_0_is_full_bptt_and_says_so():
+    net = Network("rnn", 1, 4, seed=0)
+    trace = net.run(np.random.default_rng(0).standard_normal((10, 1)))
+    seed = np.ones_like(trace.output)
+    full, wide, short = (trace.backward(seed), trace.backward(seed, truncate=25),
+                         trace.backward(seed, truncate=4))
+    assert full.window is None and wide.window is None and short.window == 4
+    np.testing.assert_array_equal(wide.hidden_norm, full.hidden_norm)
