@@ -34,6 +34,7 @@ class PassView:
     h: np.ndarray
     c: np.ndarray | None
     gates: dict
+    y: np.ndarray | None = None  # Jordan: the pass's output y_t, its recurrent state
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,8 @@ def simulate(s: Settings) -> Run:
                    for k, f in enumerate(bound)]
     passes = tuple(
         tuple(PassView(h=_f32(pt.h[:, 0]), c=_f32(None if pt.c is None else pt.c[:, 0]),
-                       gates={k: _f32(v[:, 0]) for k, v in pt.gates.items()})
+                       gates={k: _f32(v[:, 0]) for k, v in pt.gates.items()},
+                       y=_f32(pt.output[:, 0]) if net.cell_name == "jordan" else None)
               for pt in row)
         for row in trace.passes)
     return Run(

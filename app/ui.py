@@ -48,8 +48,11 @@ def presenting() -> bool:
     return settings().present
 
 
-def header(title: str, text: str, s: Settings, extra_latex: tuple = ()) -> None:
+def header(title: str, text: str, s: Settings, extra_latex: tuple = (),
+           cell: str | None = None) -> None:
     """Title, one plain paragraph, and the cell's equations in the charts' symbols.
+
+    ``cell`` (with tanh) replaces the sidebar's cell where a page computes with its own.
 
     As few elements as it takes (the style rides with the paragraph, all equations are one
     block): each element a rerun sends costs the browser ~3 ms of every slider change.
@@ -60,10 +63,12 @@ def header(title: str, text: str, s: Settings, extra_latex: tuple = ()) -> None:
     left, right = st.columns([1, 1], gap="medium")
     left.markdown(f"{STYLE}\n\n{text}", unsafe_allow_html=True)  # text: the page's own
     with right:
-        lines = [*EQUATIONS[s.cell], *extra_latex]
+        lines = [*EQUATIONS[cell or s.cell], *extra_latex]
         st.latex(lines[0] if len(lines) == 1 else
                  r"\begin{gathered} " + r" \\[0.5em] ".join(lines) + r" \end{gathered}")
-        if s.uses_activation:
+        if cell:
+            st.caption(f"{cell.upper()} cell, φ = tanh")
+        elif s.uses_activation:
             st.caption(f"{s.cell.upper()} cell, φ = {s.act}")
 
 

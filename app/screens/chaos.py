@@ -10,6 +10,11 @@ from app import compute, ui
 from app.views import chaos as cv
 
 s = ui.settings()
+by = "radius" if s.radius > 0 else "gain"
+current = s.radius if by == "radius" else s.gain
+# the weights the sweep draws: a gain scales N(0, 1/H), a radius rescales it to rho exactly
+weights = (r"W_{hh} = \rho\, \frac{W}{\rho(W)},\quad W \sim \mathcal{N}(0,\, 1/H)"
+           if by == "radius" else r"W_{hh} \sim \mathcal{N}(0,\, g^2/H)")
 ui.header(
     "Edge of chaos",
     "Make the random recurrent weights larger and the network changes character. Below a "
@@ -18,12 +23,10 @@ ui.header(
     "learn long memories best near the edge, λ ≈ 0.",
     s,
     extra_latex=(r"\lambda = \lim_{T\to\infty} \frac{1}{T} \log "
-                 r"\left\| \prod_{t} J_t \, v \right\|",
-                 r"W_{hh} \sim \mathcal{N}(0,\, g^2/H)",),
+                 r"\left\| \prod_{t} J_t \, v \right\|", weights),
+    cell="rnn",  # the sweep's own network, whatever the sidebar's cell
 )
 
-by = "radius" if s.radius > 0 else "gain"
-current = s.radius if by == "radius" else s.gain
 sweep = ui.run_engine(compute.chaos_sweep, by, s.hidden, s.seed, s.physics(), (current,))
 if sweep is not None:
     k = sweep["values"].index(current)
@@ -34,9 +37,11 @@ if sweep is not None:
         c2.metric("Largest Lyapunov exponent λ", f"{lam:+.3f}",
                   help="engine.diagnostics.lyapunov_exponent: zero input, random start, "
                        f"{compute.CHAOS_STEPS} steps.")
-        c3.metric("Gradient change per step back", "n/a" if not math.isfinite(decay)
-                  else f"× {decay:.3g}", help="engine.diagnostics.gradient_decay_rate on your "
-                  "input signal (first 200 steps), loss at the last step.")
+        c3.metric("Fitted gradient change per step back", "n/a" if not math.isfinite(decay)
+                  else f"× {decay:.3g}", help="exp of the slope of a least-squares line "
+                  "through log‖∂L/∂h_t‖ against steps back (engine.diagnostics."
+                  "gradient_decay_rate), on your input signal (first 200 steps), loss at the "
+                  "last step.")
     ui.chart(cv.chaos_figure(sweep, current, by), key="chaos", primary=True)
     if ui.presenting():
         st.stop()

@@ -17,7 +17,7 @@ def chaos_figure(sweep: dict, current: float, by: str) -> dict:
          "name": "largest Lyapunov exponent λ", "line": {"color": COLORS["rnn"], "width": 3},
          "marker": {"size": 9}},
         {"type": "scatter", "mode": "lines+markers", "x": x, "y": decay, "xaxis": "x2",
-         "yaxis": "y2", "name": "gradient change per step back",
+         "yaxis": "y2", "name": "fitted gradient change per step back",
          "line": {"color": COLORS["lstm"], "width": 3}, "marker": {"size": 9}},
         {"type": "scatter", "mode": "markers", "x": [x[k], x[k]], "y": [lyap[k], decay[k]],
          "name": f"your setting ({label} = {current:g})", "showlegend": True,

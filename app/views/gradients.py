@@ -36,8 +36,8 @@ def _log_range(*series) -> list[float]:
 
 
 def norm_figure(norms, bound=None, bound_name: str = "", trunc_norms=None,
-                window: int | None = None, kept: tuple | None = None, overflow_step: int | None = None,
-                title: str = "", state: str = "h") -> dict:
+                window: int | None = None, kept: tuple | None = None,
+                overflow_step: int | None = None, title: str = "", state: str = "h") -> dict:
     """||dL/dh_t|| against t (log y) with the backward wave animated from t = T-1 to 0.
 
     ``bound``: a curve that bounds ``norms`` at every step (``bound_name`` its legend), or

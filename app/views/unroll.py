@@ -33,7 +33,10 @@ NODE = 0.24  # arrows stop this far (in steps) short of a node
 
 
 def _rows(run_passes, cell: str, unit: int, x: np.ndarray, vocab: tuple, T: int) -> list[dict]:
-    """The rows of nodes, bottom to top: x, then per layer and direction h (and c), then y."""
+    """The rows of nodes, bottom to top: x, then per layer and direction h (and c), then y.
+
+    Jordan: each layer also gets its output row y_t (what it feeds back, and up), except a
+    one-directional top layer, whose y_t is the network's output row."""
     rows = [{"key": "x", "label": "input x_t", "y": 0.0, "values": x[:T, 0], "dir": 0,
              "layer": -1, "text": [vocab[i] for i in np.argmax(x[:T], axis=1)] if vocab
              else None}]
@@ -51,12 +54,17 @@ def _rows(run_passes, cell: str, unit: int, x: np.ndarray, vocab: tuple, T: int)
                              "values": pv.c[:T, min(unit, pv.c.shape[1] - 1)], "dir": d,
                              "layer": layer})
                 y += 0.55
+            if pv.y is not None and (layer < L - 1 or len(row) > 1):
+                rows.append({"key": "s", "label": f"y_t{sup}{arrow}", "y": y + 0.55,
+                             "values": pv.y[:T, min(unit, pv.y.shape[1] - 1)], "dir": d,
+                             "layer": layer})
+                y += 0.55
             y += 1.0
     top = run_passes[-1]
-    out = np.concatenate([pv.h[:T] for pv in top], axis=1)
+    out = np.concatenate([pv.h[:T] if pv.y is None else pv.y[:T] for pv in top], axis=1)
     rows.append({"key": "y", "label": "output y_t", "y": y,
                  "values": out[:, min(unit, out.shape[1] - 1)], "dir": 0, "layer": L})
-    if cell == "jordan":
+    if cell == "jordan" and not any(r["key"] == "s" and r["layer"] == L - 1 for r in rows):
         rows[-1]["label"] = "output y_t (fed back)"
     return rows
 
@@ -92,15 +100,25 @@ def unroll_figure(run_passes, x: np.ndarray, cell: str, arch: str, unit: int = 0
         return t + (REV_SHIFT if row["dir"] else 0.0)
 
     rec, vert = [], []
+    jordan = cell == "jordan"
     for r in rows:
         if r["key"] in ("h", "c") and T > 1:
+            # Jordan: h_{t+1} reads y_t (its layer's output row), not h_t
+            src = _jordan_source(rows, r) if jordan else r
             for t in range(T - 1):
                 a, b = (t, t + 1) if r["dir"] == 0 else (t + 1, t)
-                rec.append(((px(r, a), r["y"]), (px(r, b), r["y"])))
+                rec.append(((px(src, a), src["y"]), (px(r, b), r["y"])))
+        if r["key"] == "s":  # Jordan's lower-layer y_t: computed from h_t at the same step
+            h_row = next(o for o in rows if o["key"] == "h" and o["layer"] == r["layer"]
+                         and o["dir"] == r["dir"])
+            vert += [((px(h_row, t), h_row["y"]), (px(r, t), r["y"])) for t in range(T)]
     by_layer: dict[int, list] = {}
     for r in rows:
-        if r["key"] != "c":
-            by_layer.setdefault(r["layer"], []).append(r)
+        # links between layers leave from h, or from Jordan's y_t where a layer has one
+        if r["key"] == "c" or (r["key"] == "h" and any(
+                o["key"] == "s" and o["layer"] == r["layer"] for o in rows)):
+            continue
+        by_layer.setdefault(r["layer"], []).append(r)
     layers = sorted(by_layer)
     for lo, hi in zip(layers[:-1], layers[1:], strict=True):
         for t in range(T):
@@ -111,7 +129,7 @@ def unroll_figure(run_passes, x: np.ndarray, cell: str, arch: str, unit: int = 0
             for a in by_layer[lo]:
                 for b in by_layer[hi]:
                     # bidirectional: draw same-direction links only, to keep it legible
-                    if a["key"] == "h" and b["key"] == "h" and a["dir"] != b["dir"]:
+                    if a["key"] in ("h", "s") and b["key"] == "h" and a["dir"] != b["dir"]:
                         continue
                     vert.append(((px(a, t), a["y"]), (px(b, t), b["y"])))
     data = [_arrow_trace(rec, "#c2410c", "recurrent"), _arrow_trace(vert, "#64748b", "input")]
@@ -177,6 +195,14 @@ def unroll_figure(run_passes, x: np.ndarray, cell: str, arch: str, unit: int = 0
     if T > 1:
         layout.update(animation_controls([str(t) for t in steps], layout))
     return {"data": data, "layout": layout, "frames": frames if T > 1 else []}
+
+
+def _jordan_source(rows: list[dict], r: dict) -> dict:
+    """The row a Jordan h row reads its recurrence from: its layer's y_t row, or the
+    network's output row for the top layer (one direction: the output row holds it)."""
+    own = [o for o in rows if o["key"] == "s" and o["layer"] == r["layer"]
+           and o["dir"] == r["dir"]]
+    return own[0] if own else rows[-1]
 
 
 def _bezier(p0, p1, p2, p3, n: int = 24) -> tuple[list, list]:
