@@ -172,8 +172,24 @@ def to_network(model: SequenceModel) -> Network:
     return Network.from_torch(model.rnn)
 
 
-def hidden_norm_snapshot(model: SequenceModel, task: Task, x: np.ndarray, y: np.ndarray):
-    """||dL/dh_t|| per layer, direction and step for one sequence, exactly, via the engine."""
+def truncation(tbptt: int | None, task: Task, steps: int) -> int | None:
+    """The truncated-BPTT window training uses over ``steps`` steps, or None for full BPTT.
+
+    ``tbptt`` applies to every-step losses only (a loss at the last step alone is trained
+    with full BPTT), and a window of ``steps`` or more is full BPTT.
+    """
+    if not tbptt or task.where == "last" or tbptt >= steps:
+        return None
+    return tbptt
+
+
+def hidden_norm_snapshot(model: SequenceModel, task: Task, x: np.ndarray, y: np.ndarray,
+                         tbptt: int | None = None):
+    """||dL/dh_t|| per layer, direction and step for one sequence, exactly, via the engine.
+
+    With ``tbptt`` (the config's) it is the gradient under the truncated BPTT that training
+    uses: the engine's ``backward(truncate=...)``, the same chunks and the same loss.
+    """
     trace = to_network(model).run(x[:, :1].astype(np.float64))
     out = torch.tensor(trace.output, requires_grad=True)
     w, b = model.head.weight.detach().double(), model.head.bias.detach().double()
@@ -181,20 +197,25 @@ def hidden_norm_snapshot(model: SequenceModel, task: Task, x: np.ndarray, y: np.
     target = torch.as_tensor(y[:1] if task.where == "last" else y[:, :1])
     target = target.double() if task.kind == "regression" else target
     _loss(task, pred, target).backward()
-    return trace.backward(out.grad.numpy()).hidden_norm
+    window = truncation(tbptt, task, x.shape[0])
+    return trace.backward(out.grad.numpy(), truncate=window).hidden_norm
 
 
 def _forward_backward(model, task: Task, config: TrainConfig, x, y):
     """Loss and gradients; with ``tbptt`` the state is detached every ``tbptt`` steps."""
     T = x.shape[0]
-    if not config.tbptt or task.where == "last" or config.tbptt >= T:
+    window = truncation(config.tbptt, task, T)
+    if window is None:
         loss = _loss(task, model(x)[0], y)
         loss.backward()
         return loss.item()
     total, state = 0.0, None
-    # the engine's chunks (counted back from the last step), so the Gradients page's
-    # truncated curve is what training uses
-    for _, end, start in truncation_blocks(T, config.tbptt, None):
+    # The engine's chunks (disjoint, counted back from the last step). Detaching every
+    # layer's state at a chunk's start is the engine's truncate=window cut (each layer cut
+    # at the block's start), and each chunk's mean loss weighted by its share of T sums to
+    # the full loss: so the gradients equal the engine's backward(dL/dout, truncate=window),
+    # which hidden_norm_snapshot draws (tests/engine/test_train.py checks both to 1e-12).
+    for _, end, start in truncation_blocks(T, window, None):
         stop = end + 1
         pred, state = model(x[start:stop], state)
         loss = _loss(task, pred, y[start:stop]) * ((stop - start) / T)
@@ -253,15 +274,17 @@ def train(config: TrainConfig, callback: Callable[[StepInfo], None] | None = Non
             stopped = (f"the loss became {loss} at step {step}: the gradients exploded"
                        + (" (clipping is off; try --clip 1.0)" if config.clip is None else ""))
             break
+        hidden_norm = None
+        if step % config.snapshot_every == 0 or step == config.steps - 1:
+            # before the update: the weights, batch and truncation this step's gradient used
+            hidden_norm = hidden_norm_snapshot(model, task, x, y, config.tbptt)
+            snapshots.append((step, hidden_norm))
         norm_before, norm_after = _clip(config, params)
         opt.step()
         losses.append(loss)
         before.append(norm_before)
         after.append(norm_after)
-        info = StepInfo(step, loss, norm_before, norm_after)
-        if step % config.snapshot_every == 0 or step == config.steps - 1:
-            info.hidden_norm = hidden_norm_snapshot(model, task, x, y)
-            snapshots.append((step, info.hidden_norm))
+        info = StepInfo(step, loss, norm_before, norm_after, hidden_norm)
         if callback is not None:
             callback(info)
     seconds = time.perf_counter() - start

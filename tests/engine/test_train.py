@@ -25,7 +25,9 @@ def test_a_short_run_lowers_the_loss_and_reports_every_step():
     seen = []
     result = tr.train(SMALL, callback=seen.append)
     assert len(seen) == 60 == len(result.losses)
-    assert result.final_loss < 0.5 * result.baseline_loss
+    # beat what no memory can do (the best guess from the current noisy value, 0.0256)
+    assert result.baseline_loss == make_task("sine", 20).baseline_loss < 0.03
+    assert result.final_loss < 0.75 * result.baseline_loss
     assert np.mean(result.losses[-10:]) < np.mean(result.losses[:10])
     snaps = [s for s in seen if s.hidden_norm is not None]
     assert [s.step for s in snaps] == [0, 20, 40, 59]
@@ -83,8 +85,112 @@ def test_tbptt_runs_and_differs_from_full():
     cut = tr.train(tr.TrainConfig(**{**cfg.__dict__, "tbptt": 5}))
     assert full.losses[0] == pytest.approx(cut.losses[0], rel=1e-5)  # same first forward
     assert full.losses[1:] != cut.losses[1:]
+    # the first step's gradient norm is the engine's, with and without the truncation
+    _, task, model = tr.build(cfg)
+    x, y = task.batch(cfg.batch, np.random.default_rng(cfg.seed))
+    norms = []
+    for result, k in ((full, None), (cut, 5)):
+        _, grads, head_sq = _engine_gradients(model.double(), task, x,
+                                              torch.from_numpy(y).double(), k)
+        norms.append(np.sqrt(grads.total_norm() ** 2 + head_sq))
+        assert result.grad_norm_before[0] == pytest.approx(norms[-1], rel=1e-4)
+    assert abs(norms[0] - norms[1]) > 1e-3 * norms[0]
 
 
+def _float64_batch(cfg, seed=0, batch=4):
+    """A built model in float64 and one batch of its task as tensors."""
+    cfg, task, model = tr.build(cfg)
+    model = model.double()
+    x, y = task.batch(batch, np.random.default_rng(seed))
+    yt = torch.from_numpy(y)
+    yt = yt.double() if yt.is_floating_point() else yt
+    return cfg, task, model, x, torch.from_numpy(x).double(), yt
+
+
+def _engine_gradients(model, task, x, y, truncate):
+    """The engine's BPTT of the task loss on the whole batch (dL/dout from torch's head and
+    loss, then the engine's backward), and the squared norm of the head's gradient."""
+    trace = tr.to_network(model).run(x.astype(np.float64))
+    out = torch.tensor(trace.output, requires_grad=True)
+    w = model.head.weight.detach().double().requires_grad_()
+    b = model.head.bias.detach().double().requires_grad_()
+    seen = tr.summary(out, task.where, model.rnn.hidden_size)
+    loss = tr._loss(task, torch.nn.functional.linear(seen, w, b), y)
+    loss.backward()
+    head_sq = float(w.grad.square().sum() + b.grad.square().sum())
+    return loss.item(), trace.backward(out.grad.numpy(), truncate=truncate), head_sq
+
+
+@pytest.mark.parametrize("task_name,cell,layers,seq_len,k", [
+    ("sine", "rnn", 1, 20, 6),    # k does not divide T: the first chunk is short
+    ("sine", "lstm", 2, 20, 5),   # two layers, every state (h, c) detached at a chunk start
+    ("copy", "gru", 2, 5, 7),     # classification over T + 20 = 25 steps
+    ("running_sum", "rnn", 3, 12, 3),
+])
+def test_truncated_training_gradients_are_the_engines(task_name, cell, layers, seq_len, k):
+    """What the optimiser gets under tbptt (torch, state detached per chunk) is exactly the
+    engine's truncated BPTT, truncate=k, of the full loss: same chunks, same weighting."""
+    cfg = tr.TrainConfig(task=task_name, seq_len=seq_len, cell=cell, hidden=8, layers=layers,
+                         tbptt=k, steps=1)
+    cfg, task, model, x, xt, yt = _float64_batch(cfg)
+    loss = tr._forward_backward(model, task, cfg, xt, yt)
+    full_loss, engine, _ = _engine_gradients(model, task, x, yt, k)
+    _, untruncated, _ = _engine_gradients(model, task, x, yt, None)
+    assert loss == pytest.approx(full_loss, rel=1e-12)  # the chunks' weighted losses sum up
+    differs = 0.0
+    for name, p in model.rnn.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), engine.params[name], rtol=1e-10,
+                                   atol=1e-12 * np.abs(engine.params[name]).max(), err_msg=name)
+        differs = max(differs, float(np.abs(engine.params[name] - untruncated.params[name]).max()))
+    assert differs > 1e-3  # the truncation matters here, so the match means something
+
+
+def test_snapshot_under_tbptt_is_the_truncated_gradient():
+    """Against torch: a cell loop detached at the chunk starts 2, 8, 14 (T = 20, k = 6, counted
+    back from the last step), retaining each state's gradient, for the first sequence."""
+    cfg = tr.TrainConfig(task="sine", seq_len=20, cell="rnn", hidden=8, tbptt=6, steps=1)
+    _, task, model = tr.build(cfg)
+    x, y = task.batch(4, np.random.default_rng(0))
+    got = tr.hidden_norm_snapshot(model, task, x, y, cfg.tbptt)
+    full = tr.hidden_norm_snapshot(model, task, x, y)
+    model64 = model.double()
+    y1 = torch.from_numpy(y[:, :1]).double()
+    _, engine, _ = _engine_gradients(model64, task, x[:, :1], y1, 6)
+    np.testing.assert_allclose(got, engine.hidden_norm, rtol=1e-12)
+    cell = torch.nn.RNNCell(1, 8, dtype=torch.float64)
+    cell.load_state_dict({k[:-3]: v for k, v in model64.rnn.state_dict().items()})
+    h, hs, preds = torch.zeros(1, 8, dtype=torch.float64), [], []
+    for t in range(20):
+        h = h.detach() if t in (2, 8, 14) else h
+        h = cell(torch.tensor(x[t, :1], dtype=torch.float64), h)
+        h.retain_grad()
+        hs.append(h)
+        preds.append(model64.head(h))
+    torch.nn.functional.mse_loss(torch.stack(preds), y1).backward()
+    want = np.array([float(hh.grad.norm()) for hh in hs])
+    np.testing.assert_allclose(got[0, 0], want, rtol=1e-6)
+    assert not np.allclose(got, full, rtol=1e-3)  # full BPTT reaches further back
+    np.testing.assert_allclose(got[0, 0, 14:], full[0, 0, 14:], rtol=1e-6)  # the last chunk
+
+
+def test_training_snapshots_are_the_gradient_the_step_used():
+    """The loop's snapshot: before the update, on the step's batch, with its truncation."""
+    cfg = tr.TrainConfig(task="sine", seq_len=20, cell="gru", hidden=8, tbptt=5, steps=2,
+                         batch=4, snapshot_every=1)
+    result = tr.train(cfg)
+    _, task, model = tr.build(cfg)  # the same initial weights
+    x, y = task.batch(4, np.random.default_rng(cfg.seed))  # the first batch
+    np.testing.assert_allclose(result.snapshots[0][1],
+                               tr.hidden_norm_snapshot(model, task, x, y, 5), rtol=1e-6)
+    assert not np.allclose(result.snapshots[0][1], tr.hidden_norm_snapshot(model, task, x, y),
+                           rtol=1e-3)
+    # a loss at the last step alone trains with full BPTT, and so does its snapshot
+    last = tr.TrainConfig(task="adding", seq_len=12, cell="rnn", hidden=8, tbptt=3, steps=1)
+    res = tr.train(last)
+    _, task, model = tr.build(last)
+    x, y = task.batch(last.batch, np.random.default_rng(last.seed))
+    np.testing.assert_allclose(res.snapshots[0][1], tr.hidden_norm_snapshot(model, task, x, y),
+                               rtol=1e-6)
 def test_weights_round_trip_and_mismatch():
     result = tr.train(tr.TrainConfig(**{**SMALL.__dict__, "steps": 3}))
     blob = tr.save_weights(result.model, result.config)
