@@ -186,8 +186,8 @@ def jacobian_figure(norms, factor: float | None, state: str = "h", note: str = "
         if finite:
             series.append([v for v in yb if v is not None
                            and min(finite) * 1e-6 <= v <= max(finite) * 1e6])
-    title = (f"How much a change in {state}_t moves {state}_(T-1)" if first == 0 else
-             f"How much a change in {state}_t moves {state}_(T-1) (last {T - first} steps)")
+    title = (f"Jacobian product ‖∂{state}_(T-1)/∂{state}_t‖" if first == 0 else
+             f"Jacobian product, last {T - first} steps (its cost grows as H³)")
     layout = base_layout(title, height=420,
                          xaxis=axis("time step t", range=[first - 0.5, T - 0.5]),
                          yaxis=axis(f"‖∂{state}_(T-1)/∂{state}_t‖  (log scale)", type="log",
