@@ -213,9 +213,11 @@ def cached_jacobian(s: Settings, layer: int) -> np.ndarray:
 
 
 def compare_cells(s: Settings, cells=("rnn", "lstm", "gru")) -> dict:
-    """||dL/dh_t|| of the first layer, forward direction, per cell on the same input and seed."""
+    """||dL/dh_t|| of the first layer, forward direction, per cell on the same input and seed
+    (the sidebar's cell joins the three when it is another one)."""
     fresh = replace(s.physics(), weights="")  # freshly built cells, not the trained one
-    return {c: cached_simulate(replace(fresh, cell=c)).hidden_norm[0, 0] for c in cells}
+    chosen = tuple(dict.fromkeys((*cells, s.cell)))
+    return {c: cached_simulate(replace(fresh, cell=c)).hidden_norm[0, 0] for c in chosen}
 
 
 def chaos_point(value: float, by: str, hidden: int, x: np.ndarray, seed: int) -> tuple:

@@ -196,14 +196,16 @@ def jacobian_figure(norms, factor: float | None, state: str = "h", note: str = "
 
 
 def compare_figure(norms_by_cell: dict, title: str = "") -> dict:
-    """Elman RNN, LSTM and GRU on the same input and seed: the same curve, overlaid."""
+    """Elman RNN, LSTM and GRU (and the chosen cell) on the same input and seed: the same
+    curve, layer 0, overlaid. Jordan's curve is ||dL/dy_t||, its recurrent state."""
     traces, series = [], []
     for cell, norms in norms_by_cell.items():
         y = positive(norms)
         series.append(y)
         traces.append({"type": "scatter", "mode": "lines", "x": list(range(len(y))), "y": y,
-                       "name": cell.upper(), "line": {"color": COLORS.get(cell), "width": 3}})
-    layout = base_layout(title or "Same input and seed, three cells", height=420,
+                       "name": cell.upper() + (" (‖∂L/∂y_t‖)" if cell == "jordan" else ""),
+                       "line": {"color": COLORS.get(cell), "width": 3}})
+    layout = base_layout(title or "Same input and seed, layer 0", height=420,
                          xaxis=axis("time step t"),
                          yaxis=axis("‖∂L/∂h_t‖  (log scale)", type="log",
                                     range=_log_range(*series), exponentformat="power"))
