@@ -27,13 +27,14 @@ PAGES = [
     st.Page("screens/train.py", title="Training lab", url_path="train"),
 ]
 page = st.navigation(PAGES, position="sidebar")
-goto = talk.pending_page()  # a tour button asked for a scene on another page
+talk.scene_from_url()  # a bare scene link (?scene=8) loads the scene, whatever its path
+goto = talk.pending_page()  # the scene's page, asked for by that link or a tour button
 if goto and goto != f"screens/{page.url_path or 'unroll'}.py":
-    st.switch_page(goto)
+    # the link's present/vh ride along (the widgets hold them too; the next run rewrites all)
+    st.switch_page(goto, query_params=st.query_params.to_dict())
 if page.url_path == "train":
     st.sidebar.info("The Training lab has its own setup on the page. The controls below "
                     "shape the explore pages (Inspect sends a trained network there).")
-talk.scene_from_url()
 settings, notices, trained_entry = sidebar.read()
 st.session_state["settings"] = settings
 if st.session_state.get("w_layer", settings.layer) != settings.layer:

@@ -6,12 +6,14 @@ the URL: a speaker can put a link to scene 5 in presenter view on a slide.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import fields, replace
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
 from app import tour
+from app.sidebar import SCALES
 from app.state import Settings
 
 SCENE_PAGES = {
@@ -72,27 +74,44 @@ VIEWPORT_JS = """
 """
 
 
+def _scene_settings(number: int) -> Settings:
+    """Scene ``number``'s settings, in this session's presenter view (or not)."""
+    ss = st.session_state
+    return replace(tour.scene(number).apply(number),
+                   present=bool(ss.get("w_present", False)), vh=int(ss.get("w_vh", 0) or 0))
+
+
 def apply_scene(number: int) -> None:
-    """Callback: load scene ``number`` into the widgets, and ask main.py to open its page."""
+    """Callback: load scene ``number`` into the widgets, and ask main.py to open its page.
+
+    Everything the scene does not set goes back to its default, the Training lab's setup
+    included (its keys are dropped, and the lab page fills them in again).
+    """
     sc = tour.scene(number)
     if sc is None:
         return
     ss = st.session_state
-    s = replace(sc.apply(number), present=bool(ss.get("w_present", False)),
-                vh=int(ss.get("w_vh", 0) or 0))
+    s = _scene_settings(number)
     for f in fields(Settings):
         ss[f"w_{f.name}"] = getattr(s, f.name)
-    ss["w_scale"] = "gain"
+    ss["w_scale"] = SCALES[1] if s.radius > 0 else SCALES[0]
+    if s.radius <= 0:  # the radius slider's value if the visitor turns to it (as on a first run)
+        ss["w_radius"] = 1.0
     job = ss.get("train_job")
     if sc.lab and not (job is not None and job.running):  # never touch a running lab
-        ss.update(sc.lab)
+        for key in [k for k in ss if str(k).startswith("tr_")]:
+            del ss[key]
+        ss.update(copy.deepcopy(sc.lab))  # the scene's lists are shared by every session
     ss["tour_goto"] = sc.page
 
 
 def scene_from_url() -> None:
-    """A session opened on a bare scene link (``?scene=5``) gets that scene's settings.
+    """A session opened on a bare scene link (``?scene=5``) gets that scene's settings and
+    asks for the scene's page, whatever path the link named (main.py switches to it).
 
-    A link that also carries settings (as ``view_link`` writes them) keeps its own values.
+    A scene out of range is clamped like any other value, with the notice saying so
+    (``?scene=999`` opens scene 11); ``scene=0`` or a non-number opens no tour. A link that
+    also carries settings (as ``view_link`` writes them) keeps its own values and page.
     """
     ss = st.session_state
     if "w_cell" in ss:  # not the session's first run: the widgets already hold the truth
@@ -100,11 +119,13 @@ def scene_from_url() -> None:
     params = {k: st.query_params[k] for k in st.query_params}
     if "scene" not in params or not set(params) <= {"scene", "present", "vh"}:
         return
-    s, _ = Settings.validated(params)
-    if tour.scene(s.scene) is not None:
-        ss["w_present"], ss["w_vh"] = s.present, s.vh
-        apply_scene(s.scene)
-        ss.pop("tour_goto", None)  # the link already names its page
+    s, notices = Settings.validated(params)
+    if tour.scene(s.scene) is None:
+        return  # no tour: the sidebar reads the URL as usual, notices included
+    ss["w_present"], ss["w_vh"] = s.present, s.vh
+    apply_scene(s.scene)
+    # the sidebar shows these while the view is still the one the link opened
+    ss["url_notices"], ss["url_settings"] = notices, _scene_settings(s.scene)
 
 
 def end_tour() -> None:
@@ -112,7 +133,8 @@ def end_tour() -> None:
 
 
 def pending_page() -> str | None:
-    """The page a tour button asked for (once), as a path for st.switch_page."""
+    """The page a tour button or a scene link asked for (once), as a path for
+    st.switch_page."""
     page = st.session_state.pop("tour_goto", None)
     return SCENE_PAGES.get(page) if page else None
 

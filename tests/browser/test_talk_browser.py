@@ -87,3 +87,37 @@ def test_link_to_this_view_reopens_it_seed_included(page, browser):
         == "5"
     other.context.close()
     _local_only(page)
+
+
+def test_a_bare_scene_link_opens_the_scenes_page(browser, server):
+    """``/?scene=8`` is the Gates page, ``/?scene=5&present=1`` the Gradients page in
+    presenter view: the scene's page, whatever path the link names."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    for link, path, title, present in (("/?scene=8", "/gates", "Gates", False),
+                                       ("/?scene=5&present=1", "/gradients",
+                                        "Gradients through time", True),
+                                       # Unroll is the default page: its path is /
+                                       ("/hidden?scene=3", "/", "Unroll", False)):
+        page.goto(f"{server}{link}")
+        if present:
+            page.wait_for_url("**vh=*", timeout=60_000)
+        wait_chart(page)
+        page.wait_for_function(f"() => location.pathname === '{path}'", timeout=30_000)
+        wait_idle(page)
+        assert page.locator("[data-testid='stException']").count() == 0, link
+        assert page.locator("h1").first.inner_text() == title, link
+        assert urlparse(page.url).path == path, link
+        query = parse_qs(urlparse(page.url).query)
+        number = link.split("scene=")[1].split("&")[0]
+        assert query["scene"] == [number], (link, page.url)
+        assert query.get("present") == (["1"] if present else None), (link, page.url)
+        assert page.locator("[data-testid='stSidebar']").is_visible() != present, link
+        sc = tour.SCENES[int(number) - 1]
+        banner = f"{number}/11 {sc.title}." if present else f"Scene {number} of 11: {sc.title}."
+        assert banner in page.locator("body").inner_text(), link
+    page.screenshot(path=str(ARTIFACTS / "scene_link_1280x720.png"))
+    _local_only(page)
+    context.close()
