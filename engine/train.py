@@ -3,7 +3,8 @@
 ``train(config, callback, should_stop)`` runs the loop; the callback receives a ``StepInfo``
 every step (loss, gradient norm before and after clipping) and, every ``snapshot_every``
 steps, the per-step ||dL/dh_t|| of the current model computed by the engine through its torch
-bridge. Headless: ``python -m engine.train --task adding --cell lstm --seq-len 100 ...`` prints
+bridge: on the step's first sequence, before the update, under the step's truncated BPTT.
+Headless: ``python -m engine.train --task adding --cell lstm --seq-len 100 ...`` prints
 a JSON object (``final_loss``, ``baseline_loss``, ...) as its last line.
 """
 
