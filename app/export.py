@@ -30,6 +30,8 @@ from collections.abc import Callable
 
 import plotly.io as pio
 
+from app.views.common import RAIL_PX
+
 CHROMIUM = "/usr/bin/chromium"
 NO_CHROMIUM = "PNG/GIF export needs Chromium at /usr/bin/chromium (apt-get install chromium)"
 GIF_MAX_FRAMES = 60
@@ -147,9 +149,27 @@ def pick_frames(n: int, max_frames: int) -> list[int]:
 
 
 def _static(fig: dict) -> dict:
-    """A figure for an image: no frames, no Play/Pause buttons (the slider's label stays)."""
+    """A figure for an image: no frames, no Play/Pause buttons and no step slider (dead
+    controls on a slide). The slider's current value stays as plain text where it stood,
+    and the slider's rail row leaves the figure."""
     layout = dict(fig.get("layout") or {})
     layout.pop("updatemenus", None)
+    annotations = list(layout.get("annotations") or [])
+    for slider in layout.pop("sliders", None) or []:
+        steps = slider.get("steps") or []
+        current = slider.get("currentvalue") or {}
+        if steps and current.get("visible", True):
+            step = steps[min(max(int(slider.get("active", 0)), 0), len(steps) - 1)]
+            annotations.append({"xref": "paper", "yref": "paper", "x": 1, "y": slider["y"],
+                                "xanchor": "right", "yanchor": "top", "showarrow": False,
+                                "text": f"{current.get('prefix', '')}{step.get('label', '')}",
+                                "font": current.get("font") or {"size": 16}})
+        margin = dict(layout.get("margin") or {})
+        if margin.get("b", 0) >= RAIL_PX and "height" in layout:
+            margin["b"] -= RAIL_PX
+            layout["margin"], layout["height"] = margin, layout["height"] - RAIL_PX
+    if annotations:
+        layout["annotations"] = annotations
     return {"data": fig.get("data") or [], "layout": layout}
 
 

@@ -152,3 +152,17 @@ def test_panel_draws_when_open_builds_html_on_click_and_shows_errors_as_messages
     at.button(key="export-tiny-chart-png").click().run()
     assert not at.exception and not at.get("download_button")
     assert "needs Chromium at /usr/bin/chromium" in at.error[0].value
+
+
+def test_images_carry_no_dead_slider_but_keep_the_step_it_shows():
+    fig = tiny_figure()
+    still = export._static(export.frame_figure(fig, 3))
+    layout = still["layout"]
+    assert "sliders" not in layout and "updatemenus" not in layout
+    assert [a["text"] for a in layout["annotations"]] == ["t = 3"]
+    plot_px = fig["layout"]["height"] - fig["layout"]["margin"]["t"] - fig["layout"]["margin"]["b"]
+    assert layout["height"] - layout["margin"]["t"] - layout["margin"]["b"] == plot_px
+    assert layout["height"] < fig["layout"]["height"]  # the rail's row is gone
+    assert "sliders" in fig["layout"]  # the figure itself (and so HTML export) keeps it
+    html_text = export.to_html(fig).decode()
+    assert '"sliders"' in html_text
