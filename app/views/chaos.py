@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from app.views.common import COLORS, axis, base_layout, masked
+from app.views.common import COLORS, axis, base_layout, log_range, log_ticks, masked
 
 
 def chaos_figure(sweep: dict, current: float, by: str) -> dict:
@@ -51,6 +51,7 @@ def chaos_figure(sweep: dict, current: float, by: str) -> dict:
         xaxis=axis("", type="log", anchor="y", showticklabels=False, **ticks),
         yaxis=axis("λ per step", domain=[0.55, 1], anchor="x"),
         xaxis2=axis(label + "  (log scale)", type="log", anchor="y2", matches="x", **ticks),
-        yaxis2=axis("‖∂L/∂h‖ factor / step", domain=[0, 0.45], anchor="x2", type="log"),
+        yaxis2=axis("‖∂L/∂h‖ factor / step", domain=[0, 0.45], anchor="x2",
+                    **log_ticks(log_range(decay, [1.0]))),
         shapes=shapes, annotations=annotations)
     return {"data": data, "layout": layout}

@@ -165,6 +165,26 @@ def axis(title: str, title_size: int = 16, **extra) -> dict:
     return ax
 
 
+def log_range(*series) -> list[float]:
+    """A log10 axis range that holds every finite positive value (with a little margin)."""
+    vals = [v for s in series for v in s if v is not None and v > 0 and math.isfinite(v)]
+    if not vals:
+        return [-1.0, 1.0]
+    lo, hi = math.log10(min(vals)), math.log10(max(vals))
+    pad = max(0.3, 0.05 * (hi - lo))
+    return [max(lo - pad, -300.0), min(hi + pad, 300.0)]  # 10**r must stay a finite float
+
+
+def log_ticks(yrange: list[float]) -> dict:
+    """Log-axis ticks a back row can read: powers of ten only, at most ~7 of them (every
+    k-th decade over a wide range), never plotly's "2" and "5" labels between them. Under
+    one decade plotly's own few ticks stay, in the same power format."""
+    span = yrange[1] - yrange[0]
+    ticks = {"dtick": max(1, math.ceil(span / 7)), "tick0": 0} if span >= 1 else {}
+    return {"type": "log", "range": list(yrange), "exponentformat": "power",
+            "minor": {"showgrid": False}, **ticks}
+
+
 def payload_bytes(fig: dict) -> int:
     """The size of the JSON Streamlit sends for this figure."""
     return len(pio.to_json(fig, validate=False).encode())

@@ -8,8 +8,6 @@ All numbers arrive computed by the engine (see app.compute); here they are only 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from app.views.common import (
@@ -21,18 +19,10 @@ from app.views.common import (
     base_layout,
     controls_margin,
     frame_steps,
+    log_range,
+    log_ticks,
     positive,
 )
-
-
-def _log_range(*series) -> list[float]:
-    """A log10 y range that holds every finite positive value (with a little margin)."""
-    vals = [v for s in series for v in s if v is not None]
-    if not vals:
-        return [-1.0, 1.0]
-    lo, hi = math.log10(min(vals)), math.log10(max(vals))
-    pad = max(0.3, 0.05 * (hi - lo))
-    return [max(lo - pad, -300.0), min(hi + pad, 300.0)]  # 10**r must stay a finite float
 
 
 def norm_figure(norms, bound=None, bound_name: str = "", trunc_norms=None,
@@ -82,7 +72,7 @@ def norm_figure(norms, bound=None, bound_name: str = "", trunc_norms=None,
                 shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": start - 0.5,
                                "x1": start - 0.5, "y0": 0, "y1": 1,
                                "line": {"color": "#92400e", "width": 1.5, "dash": "dot"}})
-    yr = _log_range(*series)
+    yr = log_range(*series)
     annotations = []
     if overflow_step is not None:
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": overflow_step,
@@ -128,8 +118,7 @@ def norm_figure(norms, bound=None, bound_name: str = "", trunc_norms=None,
     layout = base_layout(title or "How much gradient reaches each step",
                          height=TITLE_PX + LEGEND_PX + 340 + bottom,
                          xaxis=axis("time step t", range=[-0.5, T - 0.5]),
-                         yaxis=axis(f"{label}  (log scale)", type="log", range=yr,
-                                    exponentformat="power"),
+                         yaxis=axis(f"{label}  (log scale)", **log_ticks(yr)),
                          shapes=shapes, annotations=annotations,
                          margin={"l": 80, "r": 30, "b": bottom})
     layout.update(animation_controls([str(s) for s in steps], layout,
@@ -190,8 +179,8 @@ def jacobian_figure(norms, factor: float | None, state: str = "h", note: str = "
              f"Jacobian product, last {T - first} steps (its cost grows as H³)")
     layout = base_layout(title, height=420,
                          xaxis=axis("time step t", range=[first - 0.5, T - 0.5]),
-                         yaxis=axis(f"‖∂{state}_(T-1)/∂{state}_t‖  (log scale)", type="log",
-                                    range=_log_range(*series), exponentformat="power"))
+                         yaxis=axis(f"‖∂{state}_(T-1)/∂{state}_t‖  (log scale)",
+                                    **log_ticks(log_range(*series))))
     return {"data": traces, "layout": layout}
 
 
@@ -207,8 +196,7 @@ def compare_figure(norms_by_cell: dict, title: str = "") -> dict:
                        "line": {"color": COLORS.get(cell), "width": 3}})
     layout = base_layout(title or "Same input and seed, layer 0", height=420,
                          xaxis=axis("time step t"),
-                         yaxis=axis("‖∂L/∂h_t‖  (log scale)", type="log",
-                                    range=_log_range(*series), exponentformat="power"))
+                         yaxis=axis("‖∂L/∂h_t‖  (log scale)", **log_ticks(log_range(*series))))
     return {"data": traces, "layout": layout}
 
 
@@ -228,14 +216,12 @@ def singular_figure(singular: dict, gamma: float | None, cell: str = "rnn") -> d
         traces.append({"type": "scatter", "mode": "lines", "x": [1, n], "y": [1 / gamma] * 2,
                        "name": f"1/γ = {1 / gamma:g}",
                        "line": {"color": COLORS["bound"], "dash": "dash", "width": 2}})
-    yr = _log_range(*[t["y"] for t in traces])
-    decades = {"dtick": 1} if yr[1] - yr[0] > 1.5 else {}  # no 2 and 5 labels between powers
+    yr = log_range(*[t["y"] for t in traces])
     title = ("Recurrent weights u (IndRNN), largest first" if cell == "indrnn"
              else "Singular values of the recurrent weights")
     layout = base_layout(title, height=420,
                          xaxis=axis("index (largest first)"),
-                         yaxis=axis("σ_i  (log scale)", type="log", exponentformat="power",
-                                    range=yr, **decades))
+                         yaxis=axis("σ_i  (log scale)", **log_ticks(yr)))
     return {"data": traces, "layout": layout}
 
 
@@ -252,6 +238,6 @@ def clip_figure(param_norms: dict, clip: str, threshold: float) -> dict:
                      "marker": {"color": COLORS["after"]}})
     layout = base_layout("Gradient norm of each weight", height=380, barmode="group",
                          xaxis=axis("", tickangle=-30),
-                         yaxis=axis("‖∂L/∂W‖  (log scale)", type="log",
-                                    exponentformat="power"))
+                         yaxis=axis("‖∂L/∂W‖  (log scale)",
+                                    **log_ticks(log_range(before, after))))
     return {"data": data, "layout": layout}

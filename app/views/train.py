@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from app.views.common import axis, base_layout, masked, positive
+from app.views.common import axis, base_layout, log_range, log_ticks, masked, positive
 
 MAX_POINTS = 600
 BASELINE = "#64748b"
@@ -52,13 +52,9 @@ def smoothing_window(n: int) -> int:
 
 
 def log_axis(series: list) -> dict:
-    """Log axis settings: 1-2-5 ticks over a few decades, plotly's own beyond (an explosion
-    spans dozens of decades, and 1-2-5 ticks there would pile up; within one decade
-    1-2-5 ticks may leave no label at all)."""
-    finite = [v for values in series for v in positive(values) if v is not None]
-    decades = math.log10(max(finite) / min(finite)) if finite else 0.0
-    ticks = {"dtick": "D2"} if 1 <= decades <= 3 else {}  # plotly's own below one decade
-    return {"type": "log", "exponentformat": "power", **ticks}
+    """Log axis settings over every finite positive value: powers of ten only
+    (views.common.log_ticks); an explosion spans dozens of decades, so every k-th."""
+    return log_ticks(log_range(*[positive(values) for values in series]))
 
 
 def _xmax(runs: list[dict], key: str, total_steps: int | None) -> int:
