@@ -1,13 +1,16 @@
 """The guided tour: every scene is valid, renders, and Previous/Next walk the story."""
 
+import base64
 import re
 from dataclasses import asdict
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import talk, tour
 from app.state import DEFAULTS, Settings
+from tests.app.charts import figures
 
 MAIN = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "app" / "main.py")
 
@@ -28,8 +31,172 @@ def test_scenes_follow_the_story_and_are_valid_settings():
     assert tour.scene(0) is None and tour.scene(12) is None
 
 
+# What a visitor might have changed before entering the tour: sidebar and page widgets.
+VISITOR = {"w_cell": "gru", "w_hidden": 100, "w_seed": 7, "w_init": "xavier", "w_T": 300,
+           "w_signal": "noise", "w_loss": "every", "w_truncate": 20, "w_clip": "value",
+           "w_threshold": 5.0, "w_scale": "spectral radius", "w_radius": 2.0,
+           "w_arch": "one-to-one", "w_units": "5,6"}
+# ...and in the Training lab (setup and sampling widgets)
+VISITOR_LAB = {"tr_task": "sine", "tr_T": 20, "tr_cells": ["gru"], "tr_noclip": True,
+               "tr_hidden": 8, "tr_layers": 2, "tr_init": "orthogonal", "tr_opt": "sgd",
+               "tr_lr": 0.1, "tr_batch": 4, "tr_steps": 5, "tr_seed": 9, "tr_clip": "value",
+               "tr_threshold": 3.0, "tr_temp": 1.5, "tr_prompt": "Hello"}
+PAGE_TITLES = {"unroll": "Unroll", "hidden": "Hidden state", "gates": "Gates",
+               "gradients": "Gradients through time", "chaos": "Edge of chaos",
+               "train": "Training lab"}
+
+
+def _title(at) -> str:
+    return at.title[0].value if at.title else ""
+
+
 def test_a_scene_ignores_what_the_visitor_changed_before():
-    assert tour.SCENES[4].apply(5).hidden == DEFAULTS.hidden
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params["scene"] = "4"
+    at.run()
+    for key, value in VISITOR.items():
+        at.session_state[key] = value
+    at.run()
+    assert at.session_state["settings"].hidden == 100  # the visitor's view
+    at.button(key="tour-next").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    want = tour.SCENES[4].apply(5)
+    assert tour.SCENES[4].settings and want != DEFAULTS
+    # the scene's own settings, and the defaults for everything the scene does not set
+    assert at.session_state["settings"] == want
+    assert want.hidden == DEFAULTS.hidden and want.seed == DEFAULTS.seed
+    assert (want.act, want.T, want.gain) == ("sigmoid", 60, 2.0)
+    assert _title(at) == "Gradients through time"
+    at.session_state["w_scale"] = "spectral radius"  # the visitor moves on from the scene
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def test_the_showdown_ignores_what_the_visitor_changed_in_the_lab():
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params["scene"] = "10"
+    at.run()
+    for key, value in VISITOR_LAB.items():
+        at.session_state[key] = value
+    at.button(key="tour-next").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert _title(at) == "Training lab"
+    lab = tour.SCENES[10].lab
+    for key, value in lab.items():
+        assert at.session_state[key] == value, key
+    # every widget the visitor changed is the scene's or the lab's default again
+    for key, value in VISITOR_LAB.items():
+        assert at.session_state[key] != value, key
+    for key in ("tr_noclip", "tr_layers", "tr_init", "tr_opt", "tr_lr", "tr_batch",
+                "tr_steps", "tr_seed", "tr_clip", "tr_threshold"):
+        assert key in lab, key  # the scene says every setting of its training
+    assert at.session_state["tr_temp"] == 0.8 and at.session_state["tr_prompt"] == "Shall I "
+
+
+@pytest.mark.parametrize(("path", "query", "page"), [
+    ("", {"scene": "8"}, "gates"),
+    ("", {"scene": "5", "present": "1"}, "gradients"),
+    ("screens/chaos.py", {"scene": "6", "present": "1", "vh": "700"}, "gradients"),
+    ("screens/hidden.py", {"scene": "3"}, "unroll"),
+    ("screens/gates.py", {"scene": "11"}, "train"),
+])
+def test_a_bare_scene_link_opens_the_scenes_page(path, query, page):
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    if path:
+        at.switch_page(path)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    number = int(query["scene"])
+    assert tour.SCENES[number - 1].page == page
+    assert _title(at) == PAGE_TITLES[page]
+    s = at.session_state["settings"]
+    assert s.scene == number and s.present == ("present" in query)
+    assert s.vh == int(query.get("vh", 0))
+    banner = (f"{number}/11 {tour.SCENES[number - 1].title}" if s.present
+              else f"Scene {number} of 11")
+    assert any(banner in m.value for m in at.markdown)
+
+
+def test_a_scene_out_of_range_opens_the_last_scene_with_a_notice():
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params["scene"] = "999"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("scene='999' is outside 0..11; using 11." in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    assert _title(at) == "Training lab"
+    assert any("Scene 11 of 11" in m.value for m in at.markdown)
+
+
+def _trace(fig: dict, name: str) -> dict:
+    return next(d for d in fig["data"] if d.get("name", "").startswith(name))
+
+
+def _heatmap(fig: dict, name: str) -> np.ndarray:
+    """A heatmap's z as sent (float32 base64 or nested lists), units x steps."""
+    z = _trace(fig, name)["z"]
+    if isinstance(z, dict):  # Plotly's typed array: {"dtype", "bdata", "shape": "32, 60"}
+        values = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
+        return values.reshape([int(n) for n in str(z["shape"]).split(",")])
+    return np.asarray(z, dtype=float)
+
+
+def _presented(number: int) -> tuple[dict, AppTest]:
+    """Scene ``number`` in presenter view: its one chart, and the app."""
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params.update({"scene": str(number), "present": "1", "vh": "720"})
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    sc = tour.SCENES[number - 1]
+    assert any(f"*Look at:* {sc.look_at}" in m.value for m in at.markdown)
+    charts = figures(at)
+    assert len(charts) == 1  # presenter view draws the page's main chart only
+    return charts[0], at
+
+
+def _norms(fig: dict) -> np.ndarray:
+    return np.array(_trace(fig, "‖∂L/∂h_t‖")["y"], dtype=float)
+
+
+# What each scene's "Look at" names, checked on the one chart presenter view draws (the
+# normal view draws the same chart, and more). Scene 11's results table: see the showdown test.
+LOOK_AT = {
+    1: lambda f: (_trace(f, "recurrent")["line"]["color"] == "#c2410c"  # orange h_t -> h_t+1
+                  and len(_trace(f, "recurrent")["x"]) == 3 * (8 - 1)),
+    2: lambda f: (_trace(f, "now")["marker"]["line"]["color"] == "#facc15"
+                  and len(f["frames"]) == 12),
+    3: lambda f: (len(_trace(f, "input x_t")["x"]) == 10 and _trace(f, "output y_t")["x"] == [9]),
+    4: lambda f: (_trace(f, "backward wave")["x"] == [29] and len(f["frames"]) == 30
+                  and f["frames"][-1]["data"][1]["x"] == [0]),
+    5: lambda f: (_trace(f, "Pascanu bound")["line"]["dash"] == "dash"
+                  and np.all(_norms(f) <= np.array(_trace(f, "Pascanu bound")["y"]) * 1.000001)
+                  and _norms(f)[0] / _norms(f)[-1] < 1e-20
+                  and np.ptp(np.diff(np.log10(_norms(f)))) < 0.5),  # a straight fall
+    6: lambda f: (np.all(np.diff(_norms(f)) < 0)  # larger at every step back
+                  and 5e5 < _norms(f)[0] / _norms(f)[-1] < 2e6),
+    8: lambda f: (f["layout"]["yaxis2"]["title"]["text"] == "forget gate f_t"
+                  and f["layout"]["yaxis5"]["title"]["text"] == "cell state c_t"
+                  and 0.35 < _heatmap(f, "f").min() and _heatmap(f, "f").max() < 0.65
+                  and np.abs(_heatmap(f, "c")[:, 10:] - _heatmap(f, "c")[:, -1:]).max() < 0.01),
+    9: lambda f: (f["layout"]["yaxis2"]["title"]["text"] == "update gate z_t"
+                  and f["layout"]["yaxis3"]["title"]["text"] == "candidate n_t"
+                  and 0.35 < _heatmap(f, "z").min() and _heatmap(f, "z").max() < 0.65),
+    10: lambda f: all(_trace(f, f"h_t layer {k} {a}") for k in (1, 2) for a in "→←"),
+}
+
+
+@pytest.mark.parametrize("number", sorted(LOOK_AT))
+def test_what_the_scene_says_to_look_at_is_in_the_presenter_view(number):
+    fig, _ = _presented(number)
+    assert LOOK_AT[number](fig)
+
+
+def test_clipping_leaves_the_curve_it_says_it_leaves():
+    """Scene 7 points at the curve of scene 6, unchanged: clipping acts after BPTT."""
+    clipped, at = _presented(7)
+    assert at.session_state["settings"].clip == "norm"
+    assert _norms(clipped).tolist() == _norms(_presented(6)[0]).tolist()
 
 
 @pytest.mark.parametrize("number", range(1, 12))
@@ -39,6 +206,7 @@ def test_every_scene_renders_from_a_bare_link(number):
     at.run()
     assert not at.exception
     assert any(f"Scene {number} of 11" in m.value for m in at.markdown)
+    assert _title(at) == PAGE_TITLES[tour.SCENES[number - 1].page]
     assert at.query_params["scene"] == [str(number)] or at.query_params["scene"] == str(number)
 
 
@@ -77,3 +245,31 @@ def test_the_showdown_scene_sets_up_the_training_lab():
     assert not at.exception
     assert at.session_state["tr_task"] == "adding"
     assert at.session_state["tr_cells"] == ["rnn", "lstm"]
+
+
+def test_the_showdown_shows_what_its_caption_says():
+    """Scene 11's own lab settings, trained as pressing Train does (the page's job, the lab's
+    runner): the LSTM learns the adding problem, the vanilla RNN stays at the baseline.
+    (benchmarks/tour_showdown.py: more seeds, and the time.)"""
+    at = AppTest.from_file(MAIN, default_timeout=300)
+    at.query_params["scene"] = "11"
+    at.run()
+    assert _title(at) == "Training lab"
+    at.session_state["train_wait"] = True  # the page joins its training thread
+    at.button(key="train_go").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    job = at.session_state["train_job"]
+    lab = tour.SCENES[10].lab
+    assert [r.config.cell for r in job.runs] == lab["tr_cells"] == ["rnn", "lstm"]
+    cfg = job.runs[0].config
+    assert (cfg.task, cfg.seq_len, cfg.hidden, cfg.lr, cfg.batch, cfg.steps, cfg.seed) == (
+        lab["tr_task"], lab["tr_T"], lab["tr_hidden"], lab["tr_lr"], lab["tr_batch"],
+        lab["tr_steps"], lab["tr_seed"])
+    ratio = {r.config.cell: r.result.final_loss / r.result.baseline_loss for r in job.runs}
+    assert all(r.result.baseline_loss == pytest.approx(1 / 6, rel=0.02) for r in job.runs)
+    assert all(len(r.losses) == cfg.steps for r in job.runs)  # nothing stopped early
+    assert ratio["lstm"] < 0.2, ratio
+    assert ratio["rnn"] > 0.6, ratio
+    table = at.dataframe[0].value  # what the scene's "Look at" points to
+    assert list(table["run"]) == ["RNN", "LSTM"]
+    assert list(table["ratio to baseline"]) == pytest.approx([ratio["rnn"], ratio["lstm"]])
