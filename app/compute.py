@@ -7,7 +7,7 @@ figure builders read. ``simulate`` is the pure function (testable without Stream
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import streamlit as st
@@ -35,6 +35,7 @@ class PassView:
     c: np.ndarray | None
     gates: dict
     y: np.ndarray | None = None  # Jordan: the pass's output y_t, its recurrent state
+    slopes: dict = field(default_factory=dict)  # ungated cells: phi'(a_t) per activation
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,9 @@ def simulate(s: Settings) -> Run:
     passes = tuple(
         tuple(PassView(h=_f32(pt.h[:, 0]), c=_f32(None if pt.c is None else pt.c[:, 0]),
                        gates={k: _f32(v[:, 0]) for k, v in pt.gates.items()},
-                       y=_f32(pt.output[:, 0]) if net.cell_name == "jordan" else None)
+                       y=_f32(pt.output[:, 0]) if net.cell_name == "jordan" else None,
+                       slopes={k: _f32(v[:, 0]) for k, v in diagnostics.activation_slopes(
+                           trace, pt.layer, pt.direction).items()})
               for pt in row)
         for row in trace.passes)
     return Run(

@@ -14,8 +14,8 @@ from .limits import check_int, check_positive
 from .network import Network, Trace
 
 __all__ = [
-    "activation_gamma", "gate_saturation", "gradient_bound", "gradient_decay_rate",
-    "jacobian_norms",
+    "activation_gamma", "activation_slopes", "gate_saturation", "gradient_bound",
+    "gradient_decay_rate", "jacobian_norms",
     "lyapunov_exponent", "memory_horizon", "pascanu_bound", "pascanu_factors", "pca_projection",
     "recurrent_blocks", "singular_values", "spectral_radius",
 ]
@@ -45,6 +45,21 @@ def singular_values(w: np.ndarray) -> np.ndarray:
 def activation_gamma(activation: str) -> float:
     """max |phi'|: 1 for tanh, ReLU and identity, 1/4 for the sigmoid."""
     return get_activation(activation).gamma
+
+
+def activation_slopes(trace: Trace, layer: int = 0, direction: int = 0) -> dict:
+    """phi'(a_t) of every activation of an ungated cell, time order, (T, B, H) each: what
+    plays the role of a gate there, since J_t = diag(phi'(a_t)) W_hh (a slope near 0 passes
+    no gradient, like a shut gate). Keys are the cell's pre-activations: "h" (and "y" for the
+    Jordan cell). Gated cells (LSTM, GRU) have real gates: an empty dict."""
+    net = trace.network
+    _check_pass(net, layer, direction)
+    if net.cell.gate_names:
+        return {}
+    act = get_activation(net.activation)
+    pt = trace.pass_trace(layer, direction)
+    with np.errstate(all="ignore"):
+        return {k: act.derivative(a, act.forward(a)) for k, a in pt.preacts.items()}
 
 
 def pascanu_bound(gamma: float, sigma_max: float, steps: int) -> np.ndarray:

@@ -1,45 +1,78 @@
-"""Gates: the switches (LSTM i, f, o; GRU r, z) that decide what is kept and what is written."""
+"""Gates: the switches (LSTM i, f, o; GRU r, z) that decide what is kept and what is written,
+and, for cells without gates, what plays their part: the activation's slope phi'(a_t)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
 
-from app import ui
+from app import compute, ui
 from app.views import gates as gv
 from engine import diagnostics
 
+SHUT = 0.05  # a slope below 5% of its largest possible value passes almost no gradient
+
 s = ui.settings()
+gated = s.cell in ("lstm", "gru")
 ui.header(
     "Gates",
     "Gated cells learn when to remember. Each gate is a number between 0 (shut) and 1 "
     "(open) per unit and step: the LSTM's forget gate $f_t$ keeps the cell state $c_t$, "
     "its input gate $i_t$ writes to it; the GRU's update gate $z_t$ blends old and new. "
-    "A gate stuck near 0 or 1 is saturated: it barely passes gradient to its weights.",
+    "A gate stuck near 0 or 1 is saturated: it barely passes gradient to its weights."
+    if gated else
+    f"The {s.cell.upper()} cell has no gates: its state is overwritten at every step "
+    "through φ. What plays a gate's part is the slope $\\varphi'(a_t)$: the Jacobian is "
+    "$J_t = \\mathrm{diag}(\\varphi'(a_t))\\,W_{hh}$, so where the slope is near 0 (a "
+    "saturated tanh, a dead ReLU) the unit passes no gradient, like a shut gate. Below, an "
+    "LSTM's and a GRU's gates on the same input.",
     s,
 )
 
-if s.cell not in ("lstm", "gru"):
-    st.info(f"The {s.cell.upper()} cell has no gates: its state is simply overwritten at "
-            "every step through φ. Choose LSTM or GRU in the sidebar to see gates at work.")
-else:
-    run = ui.simulation(s, "the state")
-    if run is not None:
-        if s.layers > 1:
-            st.selectbox("Layer shown", list(range(s.layers)), key="w_layer")
-        layer = min(s.layer, s.layers - 1)
-        pv = run.passes[layer][0]
+run = ui.simulation(s, "the state")
+if run is not None:
+    if s.layers > 1:
+        st.selectbox("Layer shown", list(range(s.layers)), key="w_layer")
+    layer = min(s.layer, s.layers - 1)
+    pv = run.passes[layer][0]
+    direction = ", forward direction" if s.bidir else ""
+    if gated:
         panels = dict(pv.gates)
         if pv.c is not None:
             panels["c"] = pv.c
-        if not ui.presenting():
-            cols = st.columns(len([g for g in pv.gates if g in gv.SIGMOID_GATES]))
-            for col, (name, values) in zip(cols, [(g, v) for g, v in pv.gates.items()
-                                                  if g in gv.SIGMOID_GATES], strict=True):
+        shown = [(g, v) for g, v in pv.gates.items() if g in gv.SIGMOID_GATES]
+        ranges, title = {}, f"Gates of layer {layer}{direction}"
+    else:
+        panels = {f"φ'{k}": v for k, v in pv.slopes.items()}
+        panels.update({"h": pv.h} if pv.y is None else {"h": pv.h, "y": pv.y})
+        shown = [(k, v / run.gamma) for k, v in panels.items() if k.startswith("φ'")]
+        ranges = {k: (0.0, run.gamma) for k in panels if k.startswith("φ'")}
+        title = f"What gates a {s.cell.upper()}: the slope φ'(a_t), layer {layer}{direction}"
+    if not ui.presenting():
+        row = st.container(horizontal=True, gap="medium")
+        for name, values in shown:
+            if gated:
                 share = float(np.mean(diagnostics.gate_saturation(values, gv.SATURATION)))
-                col.metric(f"{gv.GATE_NAMES[name]} saturated", f"{share:.0%}",
+                row.metric(f"{gv.GATE_NAMES[name]} saturated", f"{share:.0%}",
                            help="Share of (unit, step) values below 0.05 or above 0.95.")
-        direction = ", forward direction" if s.bidir else ""
-        ui.chart(gv.gates_figure(panels, title=f"Gates of layer {layer}{direction}"),
-                 key="gates", primary=True)
+            else:
+                share = float(np.mean(np.asarray(values) < SHUT))
+                row.metric(f"{gv.GATE_NAMES[name]} near 0", f"{share:.0%}",
+                           help=f"Share of (unit, step) slopes below {SHUT:.0%} of their "
+                                f"largest possible value γ = {run.gamma:g}: those units pass "
+                                "almost no gradient back through this step.")
+    ui.chart(gv.gates_figure(panels, title=title, ranges=ranges), key="gates", primary=True)
+    if gated:
         ui.chart(gv.saturation_figure(pv.gates), key="gate_saturation")
+    else:
+        fresh = replace(s.physics(), weights="")  # freshly built cells, not a trained one
+        lstm = ui.run_engine(compute.cached_simulate, replace(fresh, cell="lstm"))
+        gru = ui.run_engine(compute.cached_simulate, replace(fresh, cell="gru"))
+        if lstm is not None and gru is not None:
+            ui.chart(gv.gates_figure({"f": lstm.passes[0][0].gates["f"],
+                                      "z": gru.passes[0][0].gates["z"]},
+                                     title="For comparison, layer 0 on the same input and "
+                                           "seed: an LSTM's forget gate, a GRU's update gate"),
+                     key="gate_compare")

@@ -1,5 +1,6 @@
 """Gate figures: one heatmap per gate (LSTM i, f, g, o and c; GRU r, z, n) sharing a time
-cursor, and the share of saturated sigmoid gates over time."""
+cursor, and the share of saturated sigmoid gates over time. An ungated cell's "gate" is
+its activation's slope phi'(a_t) (panels "φ'h", "φ'y"), drawn the same way on 0..gamma."""
 
 from __future__ import annotations
 
@@ -24,12 +25,18 @@ from engine import diagnostics
 SIGMOID_GATES = ("i", "f", "o", "r", "z")  # live in (0, 1)
 GATE_NAMES = {"i": "input gate i_t", "f": "forget gate f_t", "g": "candidate g_t",
               "o": "output gate o_t", "c": "cell state c_t", "r": "reset gate r_t",
-              "z": "update gate z_t", "n": "candidate n_t"}
+              "z": "update gate z_t", "n": "candidate n_t", "h": "hidden state h_t",
+              "y": "output y_t", "φ'h": "slope φ'(a_t) of h_t", "φ'y": "slope φ'(a_t) of y_t"}
 SATURATION = 0.05  # a sigmoid gate below 0.05 or above 0.95 counts as saturated (shut/open)
 
 
-def gates_figure(panels: dict, title: str = "") -> dict:
-    """``panels``: name -> (T, H) array, drawn top to bottom with one shared cursor."""
+def gates_figure(panels: dict, title: str = "", ranges: dict | None = None) -> dict:
+    """``panels``: name -> (T, H) array, drawn top to bottom with one shared cursor.
+
+    Sigmoid gates are drawn on 0..1 (sequential colours), others around 0; ``ranges`` gives
+    a panel its own (zmin, zmax) on the sequential scale (an activation's slope: 0..gamma).
+    """
+    ranges = ranges or {}
     names = list(panels)
     n = len(names)
     T, H = next(iter(panels.values())).shape
@@ -43,9 +50,9 @@ def gates_figure(panels: dict, title: str = "") -> dict:
         top = 1 - k * (height + gap)
         dom = [max(0.0, top - height), top]
         suffix = "" if k == 0 else str(k + 1)
-        sig = name in SIGMOID_GATES
-        tr = heatmap_trace(z[cols].T, cols, name, zmin=0.0 if sig else None,
-                           zmax=1.0 if sig else None,
+        sig = name in SIGMOID_GATES or name in ranges
+        zmin, zmax = ranges.get(name, (0.0, 1.0) if sig else (None, None))
+        tr = heatmap_trace(z[cols].T, cols, name, zmin=zmin, zmax=zmax,
                            colorscale=SEQUENTIAL if sig else DIVERGING, colorbar_x=1.01,
                            xaxis="x" + suffix, yaxis="y" + suffix, colorbar_title=name)
         tr["colorbar"].update({"len": height, "y": top, "yanchor": "top"})

@@ -42,12 +42,30 @@ def test_page_renders_small(page):
 
 
 def test_gates_page_explains_cells_without_gates_and_draws_lstm_gates():
+    """Issue 13: a visitor who clicks Gates with the default Elman cell sees a chart, not
+    only a note: the slope phi'(a_t) that gates its gradient, and an LSTM's and a GRU's
+    gates on the same input."""
     at = _run("screens/gates.py", {"T": "15", "hidden": "4"})
-    assert "no gates" in at.info[0].value
+    assert any("no gates" in m.value for m in at.markdown)
+    figs = figures(at)
+    assert [t.get("name") for t in figs[0]["data"] if t["type"] == "heatmap"] == ["φ'h", "h"]
+    assert [t.get("name") for t in figs[1]["data"] if t["type"] == "heatmap"] == ["f", "z"]
     at.sidebar.selectbox(key="w_cell").set_value("lstm").run()
     assert not at.exception
     names = [t.get("name") for t in figures(at)[0]["data"]]
     assert {"i", "f", "g", "o", "c"} <= set(names)
+
+
+@pytest.mark.parametrize("cell,act,panels", [
+    ("rnn", "sigmoid", ["φ'h", "h"]), ("indrnn", "relu", ["φ'h", "h"]),
+    ("jordan", "tanh", ["φ'h", "φ'y", "h", "y"]), ("gru", "tanh", ["r", "z", "n"])])
+def test_gates_page_draws_a_chart_for_every_cell(cell, act, panels):
+    at = _run("screens/gates.py", {"T": "12", "hidden": "3", "cell": cell, "act": act})
+    main = figures(at)[0]
+    assert [t.get("name") for t in main["data"] if t["type"] == "heatmap"] == panels
+    if cell != "gru":  # the slope panel spans 0..gamma, gamma = max phi'
+        slope = next(t for t in main["data"] if t.get("name") == "φ'h")
+        assert slope["zmin"] == 0 and slope["zmax"] == (0.25 if act == "sigmoid" else 1.0)
 
 
 def test_changing_controls_updates_charts_and_url():
