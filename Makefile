@@ -41,5 +41,8 @@ bench-app: install
 bench-room: install
 	$(PY) benchmarks/packed_room.py
 
+bench-tour: install
+	$(PY) benchmarks/tour_showdown.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
