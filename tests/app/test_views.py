@@ -1,5 +1,7 @@
 """Figure builders: frame counts, axes, masking and the payload bound."""
 
+import base64
+import copy
 import json
 from dataclasses import replace
 
@@ -7,7 +9,7 @@ import numpy as np
 import plotly.io as pio
 import pytest
 
-from app.compute import simulate
+from app.compute import build_network, simulate
 from app.state import Settings
 from app.views import chaos, common, gates, gradients, hidden, unroll
 from engine import diagnostics
@@ -24,6 +26,16 @@ def big_rnn():
 @pytest.fixture(scope="module")
 def big_lstm():
     return simulate(replace(BIG, cell="lstm"))
+
+
+def _decode(z) -> np.ndarray:
+    """A typed-array spec (common.typed) back to its float32 array."""
+    arr = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
+    return arr.reshape([int(n) for n in z["shape"].split(",")])
+
+
+def _ys(trace) -> list:
+    return [None if v is None else float(v) for v in trace["y"]]
 
 
 def _json(fig):
@@ -52,6 +64,18 @@ def test_gradient_figure_is_log_y_with_one_frame_per_step(big_rnn):
     assert len(fig["frames"]) == 40
     assert fig["frames"][0]["name"] == "39"  # the wave starts at the last step
     assert fig["layout"]["shapes"][0]["type"] == "rect"  # the truncation window
+    # the curves are the engine's norms, the window the last k = 10 steps
+    curve, trunc = fig["data"][0], fig["data"][1]
+    assert _ys(curve) == [float(v) for v in run.hidden_norm[0, 0]]
+    assert _ys(trunc) == [float(v) if v > 0 else None for v in run.trunc_norm[0, 0]]
+    assert all(v is None for v in _ys(trunc)[:30]) and None not in _ys(trunc)[30:]
+    rect = fig["layout"]["shapes"][0]
+    assert (rect["x0"], rect["x1"]) == (29.5, 39.5)
+    # the wave's dot sits on the curve at each frame's step
+    for frame in fig["frames"]:
+        dot = frame["data"][1]
+        assert dot["x"] == [int(frame["name"])]
+        assert dot["y"] == [float(run.hidden_norm[0, 0][int(frame["name"])])]
     big = gradients.norm_figure(big_rnn.hidden_norm[0, 0])
     assert len(big["frames"]) <= common.MAX_FRAMES + 1
     assert common.payload_bytes(big) < MB
@@ -62,17 +86,38 @@ def test_gradient_figure_survives_overflow():
     fig = gradients.norm_figure(norms, overflow_step=1)
     text = _json(fig)
     assert "overflow at t = 1" in text
-    assert fig["data"][0]["y"][:2] == [None, None]
+    assert fig["data"][0]["y"] == [None, None, 1e300, 1.0, None]  # log axis: 0 is a gap too
+    assert [(s["x0"], s["x1"]) for s in fig["layout"]["shapes"]] == [(1, 1)]
 
 
 def test_compare_singular_clip_figures():
     run = simulate(Settings(T=30, clip="norm", threshold=0.01))
     fig = gradients.compare_figure({"rnn": run.hidden_norm[0, 0]})
     assert fig["layout"]["yaxis"]["type"] == "log"
+    assert _ys(fig["data"][0]) == [float(v) for v in run.hidden_norm[0, 0]]
     fig = gradients.clip_figure(run.param_norms, "norm", 0.01)
     assert len(fig["data"]) == 2
     assert run.norm_after <= 0.01 + 1e-9 < run.norm_before
-    assert gradients.singular_figure(run.singular[0], run.gamma)["data"]
+    before, after = fig["data"]
+    names = list(run.param_norms)
+    assert before["x"] == after["x"] == names
+    assert _ys(before) == [run.param_norms[k][0] for k in names]
+    assert _ys(after) == [run.param_norms[k][1] for k in names]
+    # norm clipping scales every tensor by one factor: the bars keep their ratios
+    ratios = np.array(_ys(after)) / np.array(_ys(before))
+    np.testing.assert_allclose(ratios, run.norm_after / run.norm_before, rtol=1e-12)
+    assert np.sqrt(np.sum(np.square(_ys(after)))) == pytest.approx(run.norm_after, rel=1e-12)
+    fig = gradients.singular_figure(run.singular[0], run.gamma)
+    sv, line = fig["data"]
+    assert _ys(sv) == [float(v) for v in run.singular[0]["h"]]
+    assert sv["x"] == list(range(1, run.singular[0]["h"].size + 1))
+    np.testing.assert_allclose(run.singular[0]["h"], diagnostics.singular_values(
+        build_network(Settings(T=30), 1).params["weight_hh_l0"]), rtol=1e-12)
+    assert _ys(line) == [1 / run.gamma] * 2 and run.gamma == 1.0  # tanh: the line at 1
+    sig = simulate(Settings(T=30, act="sigmoid", init="orthogonal", gain=2.0))
+    sv, line = gradients.singular_figure(sig.singular[0], sig.gamma)["data"]
+    np.testing.assert_allclose(_ys(sv), np.full(32, 2.0), rtol=1e-12)  # 2 Q
+    assert _ys(line) == [4.0, 4.0] and line["x"] == [1, 32]  # sigmoid: 1/gamma = 4
 
 
 def test_hidden_figure_frames_move_only_small_traces(big_rnn):
@@ -81,8 +126,20 @@ def test_hidden_figure_frames_move_only_small_traces(big_rnn):
     assert len(fig["frames"]) <= common.MAX_FRAMES + 1
     assert all(len(f["data"]) == 3 and len(f["traces"]) == 3 for f in fig["frames"])
     assert common.payload_bytes(fig) < MB
-    small = hidden.hidden_figure(simulate(Settings(T=20)).passes[0][0].h, [0])
+    small_h = simulate(Settings(T=20)).passes[0][0].h
+    small = hidden.hidden_figure(small_h, [0, 2])
     assert len(small["frames"]) == 20
+    heat = small["data"][0]
+    np.testing.assert_array_equal(_decode(heat["z"]), common.compact(small_h.T))
+    assert heat["zmax"] == -heat["zmin"] == pytest.approx(float(np.max(np.abs(small_h))))
+    lines = [t for t in small["data"] if t.get("name", "").startswith("unit ")]
+    assert [t["name"] for t in lines] == ["unit 0", "unit 2"]
+    for t, u in zip(lines, [0, 2], strict=True):
+        np.testing.assert_allclose(_ys(t), small_h[:, u], atol=5e-4)
+    proj, _ = diagnostics.pca_projection(small_h)
+    path = next(t for t in small["data"] if t.get("name") == "h_t path (PCA)")
+    np.testing.assert_allclose(path["x"], proj[:, 0], atol=5e-4)
+    np.testing.assert_allclose(path["y"], proj[:, 1], atol=5e-4)
 
 
 def test_gates_figure_payload_and_panels(big_lstm):
@@ -91,6 +148,22 @@ def test_gates_figure_payload_and_panels(big_lstm):
     fig = gates.gates_figure(panels)
     assert sum(t["type"] == "heatmap" for t in fig["data"]) == 5
     assert common.payload_bytes(fig) < MB
+    heat = [t for t in fig["data"] if t["type"] == "heatmap"]
+    assert [t["name"] for t in heat] == ["i", "f", "g", "o", "c"]
+    for t in heat:
+        panel = np.asarray(panels[t["name"]], dtype=np.float64)
+        cols = t["x"]  # strided in time to stay under MAX_CELLS
+        assert cols[0] == 0 and len(cols) * panel.shape[1] * 5 <= hidden.MAX_CELLS * 1.01
+        np.testing.assert_array_equal(_decode(t["z"]), common.compact(panel[cols].T))
+        if t["name"] in ("i", "f", "o"):  # sigmoid gates on a fixed 0..1 scale
+            assert (t["zmin"], t["zmax"]) == (0.0, 1.0)
+        else:
+            assert t["zmax"] == -t["zmin"] == pytest.approx(float(np.max(np.abs(panel[cols]))))
+    sat = gates.saturation_figure(pv.gates)
+    assert [t["name"] for t in sat["data"]] == [gates.GATE_NAMES[g] for g in "ifo"]
+    for t, g in zip(sat["data"], "ifo", strict=True):
+        want = diagnostics.gate_saturation(pv.gates[g], gates.SATURATION)
+        np.testing.assert_allclose(_ys(t), want, atol=5e-5)
     share = diagnostics.gate_saturation(np.array([[0.01, 0.5], [0.99, 0.97]]))
     assert share.tolist() == [0.5, 1.0]
 
@@ -107,7 +180,27 @@ def test_unroll_figure_windows_long_sequences(big_lstm):
     assert len(fig["frames"]) == 6
     one = unroll.unroll_figure(run.passes, run.x, "rnn", "one-to-one")
     assert one["frames"] == []
-    assert unroll.folded_figure("jordan")["data"]
+    # each row's nodes are coloured by that row's unit-0 values, in row order
+    rows = {t["name"]: t for t in fig["data"] if t["name"] in labels}
+    want = {"input x_t": run.x[:, 0], "h_t layer 1 →": run.passes[0][0].h[:, 0],
+            "h_t layer 1 ←": run.passes[0][1].h[:, 0], "h_t layer 2 →": run.passes[1][0].h[:, 0],
+            "h_t layer 2 ←": run.passes[1][1].h[:, 0]}
+    assert set(want) < set(rows)
+    for name, values in want.items():
+        np.testing.assert_allclose(rows[name]["marker"]["color"], values, atol=5e-4,
+                                   err_msg=name)
+    out = rows["output y_t"]  # many-to-one: only the last step has an output node
+    assert out["x"] == [5] and out["marker"]["color"] == [round(float(run.passes[1][0].h[5, 0]), 3)]
+
+
+def test_folded_loop_returns_from_the_state_it_feeds_back():
+    """Elman: the loop leaves h and comes back into h; Jordan: it leaves y_t (the top node)
+    and comes back into h_t."""
+    for cell, start in (("rnn", 1), ("jordan", 2)):
+        loop = unroll.folded_figure(cell)["data"][1]
+        assert loop["line"]["color"] == "#c2410c"
+        assert abs(loop["y"][0] - start) < 0.2 and abs(loop["y"][-1] - 1) < 0.2, cell
+        assert loop["marker"]["size"][-1] > 0 == loop["marker"]["size"][0]  # the head at h
 
 
 def test_chaos_figure_marks_the_current_value():
@@ -116,6 +209,10 @@ def test_chaos_figure_marks_the_current_value():
     fig = chaos.chaos_figure(sweep, 1.0, "gain")
     assert any(s.get("x0") == 1.0 for s in fig["layout"]["shapes"])
     _json(fig)
+    lam, decay, star_lam, star_decay = fig["data"]
+    assert lam["y"] == [-0.6, 0.0, 0.1] and decay["y"] == [0.5, 0.9, None]  # inf: a gap
+    assert (star_lam["x"], star_lam["y"]) == ([1.0], [0.0])
+    assert (star_decay["x"], star_decay["y"], star_decay["yaxis"]) == ([1.0], [0.9], "y2")
 
 
 def _animated_figures():
@@ -155,9 +252,11 @@ def test_every_figure_is_valid_plotly():
     import plotly.graph_objects as go
 
     for name, fig in {**_animated_figures(), **_static_figures()}.items():
-        go.Figure(**fig)  # raises on any invalid property
+        checked = go.Figure(**fig)  # raises on any invalid property
         _json(fig)
-        assert name
+        assert [t.type for t in checked.data] == [t["type"] for t in fig["data"]], name
+        assert len(checked.frames) == len(fig.get("frames", [])), name
+        assert checked.layout.height == fig["layout"]["height"], name
 
 
 def test_play_pause_and_the_current_value_never_share_space():
@@ -206,11 +305,12 @@ def test_chart_moves_the_title_out_and_keeps_the_plot_area(monkeypatch):
                         lambda fig, key, config, title: sent.update(fig=fig, title=title))
     fig = _animated_figures()["hidden"]
     fig["layout"]["title"]["text"] = "<b>h_t</b> & more"
+    before = copy.deepcopy(fig)
     ui.chart(fig, key="k")
     assert sent["title"] == "<b>h_t</b> & more"  # the component shows it as text
     assert "title" not in sent["fig"]["layout"]
     assert common.plot_px(sent["fig"]["layout"]) == common.plot_px(fig["layout"])
-    assert fig["layout"]["title"]["text"]  # the builder's figure is left as it was
+    assert fig == before  # the builder's figure is left as it was
 
 
 def test_hidden_colour_bar_clears_the_pca_axis():
