@@ -1,11 +1,25 @@
-"""The Training lab's runner: engine.train in a background thread, progress in plain objects.
+"""The Training lab's runner: a job's runs train side by side, in background threads.
 
-Streamlit reruns the page script many times while a run goes on, so the run cannot live in
-the script. A ``Job`` (kept in ``st.session_state``) owns a thread that calls
-``engine.train.train`` for each variant in turn; the trainer's callback appends to plain
-lists that the page's live fragment reads, and ``should_stop`` reads the Stop flag. This module
-never calls ``st.*`` from the thread. ``run_job`` is the whole job, synchronously: the thread
-runs it, and tests can call it directly (the same code path trains).
+Streamlit reruns the page script many times while a job goes on, so the job cannot live in
+the script. A ``Job`` (kept in ``st.session_state``) has up to three runs on the same data
+and seed. They train **side by side, one step each in turn**: every run's
+``engine.train.train`` has its own thread, and a baton (``_Turns``) lets one step run at a
+time, round-robin. So the curves grow together, exactly fairly in steps, whatever each cell
+costs per step, and a job takes one core: with torch on one thread per training and one job
+per core (``MAX_JOBS``), the server's two cores train two visitors' jobs and still answer
+every page. (Free-running threads were measured too: they finish a little sooner but let
+the cheaper RNN run ahead, and three of them starve the page's own Python thread; see
+``tests/app/test_lab_race.py`` and the report of issue 13.)
+
+A job waits for a trainer when ``MAX_JOBS`` jobs are training (the page says so and how
+many runs are training for others); beyond ``MAX_WAITING`` waiting jobs a new one is
+refused with a message. A job nobody watches stops: the page's live fragment calls
+``Job.watch`` every second, and a job whose last look is older than ``UNWATCHED_S`` while
+its Streamlit session is disconnected (the tab was closed) ends "nobody was watching".
+
+The trainer's callback appends to plain lists that the page reads; this module never calls
+``st.*`` from a thread. ``run_job`` is the whole job, synchronously: the thread runs it and
+tests can call it directly (the same code path trains).
 """
 
 from __future__ import annotations
@@ -17,16 +31,25 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from app.lab_state import CELL_LABELS, MAX_RUNS, MAX_STEPS
+from engine.tasks import make_task
 from engine.train import StepInfo, TrainConfig, TrainResult, train
 
-MAX_STEPS = 5000  # a page never trains longer than this
-MAX_RUNS = 3
-SLOTS = threading.BoundedSemaphore(2)  # trainings at once, process-wide (2 cores)
+__all__ = ["CELL_LABELS", "MAX_RUNS", "MAX_STEPS", "Job", "RunLog", "run_job", "start",
+           "variants"]
+
+MAX_JOBS = 2  # jobs training at once, process-wide: a job takes one core (2 cores)
+MAX_WAITING = 4  # jobs waiting for a trainer; one more is refused with a message
+UNWATCHED_S = 15.0  # no look at the job for this long, its session gone: it stops
+UNWATCHED = "nobody was watching"
 RUN_COLORS = ("#2563eb", "#c2410c", "#059669")
-CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+
+_SERVER = threading.Condition()  # guards _TRAINING and _WAITING
+_TRAINING: list[Job] = []
+_WAITING: list[Job] = []  # first come, first trained
 
 
-@dataclass
+@dataclass(eq=False)
 class RunLog:
     """One variant: its config and what the trainer has reported so far."""
 
@@ -40,6 +63,7 @@ class RunLog:
     hidden_norm: np.ndarray | None = None  # latest (layers, directions, T) from the engine
     result: TrainResult | None = None
     error: str | None = None  # the engine refused the settings (e.g. an empty text)
+    note: str | None = None  # why the runner stopped it, when not the user (nobody watched)
     state: str = "waiting"  # waiting | training | done | skipped
 
     def on_step(self, info: StepInfo) -> None:
@@ -60,6 +84,8 @@ class RunLog:
     def stopped(self) -> str | None:
         if self.error:
             return self.error
+        if self.note:
+            return self.note
         return self.result.stopped if self.result is not None else None
 
     @property
@@ -68,23 +94,35 @@ class RunLog:
                     and self.result.stopped.startswith("the loss"))
 
 
-@dataclass
+@dataclass(eq=False)
 class Job:
-    """Up to three runs on the same data and seed, trained one after another."""
+    """Up to three runs on the same data and seed, trained side by side."""
 
     runs: list[RunLog]
+    session: str | None = None  # the Streamlit session that started it (is it still there?)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
-    started: float = field(default_factory=time.perf_counter)
+    created: float = field(default_factory=time.perf_counter)
+    started: float | None = None  # when it got a trainer
     finished: float | None = None
-    queued: bool = False  # waiting for a free trainer slot
+    seen: float = field(default_factory=time.monotonic)  # the page's last look (heartbeat)
+    why: str | None = None  # UNWATCHED when the runner stopped it
+    _baseline: tuple | None = field(default=None, repr=False)
 
     @property
     def running(self) -> bool:
+        """Waiting for a trainer or training: the page keeps redrawing."""
         return self.finished is None
 
     @property
+    def queued(self) -> bool:
+        return self.running and self.started is None
+
+    @property
     def elapsed(self) -> float:
+        """Seconds of training (0 while waiting)."""
+        if self.started is None:
+            return 0.0
         return (self.finished or time.perf_counter()) - self.started
 
     @property
@@ -95,6 +133,47 @@ class Job:
     def done_steps(self) -> int:
         return sum(r.config.steps if r.state in ("done", "skipped") else len(r.losses)
                    for r in self.runs)
+
+    def watch(self) -> None:
+        """The page looked at the job (its live fragment calls this every second)."""
+        self.seen = time.monotonic()
+
+    def request_stop(self) -> None:
+        """Stop: every run ends at its next step (a waiting job never starts)."""
+        self.stop.set()
+
+    def check_watched(self) -> None:
+        """Stop the job, saying why, when nobody has looked at it for ``UNWATCHED_S``
+        and its session is disconnected."""
+        if self.stop.is_set() or time.monotonic() - self.seen <= UNWATCHED_S:
+            return
+        if _connected(self.session):
+            return
+        self.why = UNWATCHED
+        self.stop.set()
+
+    def baseline(self) -> tuple[float | None, str]:
+        """The memoryless baseline of the runs' own task (T, noise, text): loss and note."""
+        if self._baseline is None:
+            cfg = self.runs[0].config
+            try:
+                task = make_task(cfg.task, cfg.seq_len, noise=cfg.noise, text=cfg.text)
+                self._baseline = (task.baseline_loss, task.baseline_note)
+            except ValueError:  # a bad uploaded text: the run says why
+                self._baseline = (None, "")
+        return self._baseline
+
+
+def _connected(session: str | None) -> bool:
+    """Whether the Streamlit session is still connected (False outside a server)."""
+    if not session:
+        return False
+    try:
+        from streamlit.runtime import Runtime
+
+        return Runtime.exists() and Runtime.instance().is_active_session(session)
+    except Exception:  # noqa: BLE001 - an internal API: without it, the heartbeat decides
+        return False
 
 
 def variants(base: TrainConfig, cells: list[str], without_clip: bool) -> list[RunLog]:
@@ -113,34 +192,212 @@ def clamp_steps(steps: int) -> int:
     return int(min(max(int(steps), 1), MAX_STEPS))
 
 
+# --- the server's trainers -------------------------------------------------------------------
+def load(job: Job | None = None) -> dict:
+    """What the server is training for others than ``job``: jobs, runs, and waiting jobs
+    (``ahead``: those in line before ``job``)."""
+    with _SERVER:
+        others = [j for j in _TRAINING if j is not job]
+        ahead = _WAITING.index(job) if job in _WAITING else len(_WAITING)
+        return {"jobs": len(others), "runs": sum(len(j.runs) for j in others),
+                "waiting": len([j for j in _WAITING if j is not job]), "ahead": ahead}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def queue_message(job: Job) -> str:
+    """What a waiting job's page says."""
+    info = load(job)
+    text = (f"The server is training {_plural(info['runs'], 'run')} for other visitors; "
+            "yours starts when one finishes.")
+    if info["ahead"]:
+        text += f" {_plural(info['ahead'], 'job')} waiting before yours."
+    return text
+
+
+def _admit(job: Job) -> bool:
+    """Wait in line for a trainer; False when stopped (or unwatched) while waiting."""
+    with _SERVER:
+        if job not in _WAITING:
+            _WAITING.append(job)
+        try:
+            while True:
+                job.check_watched()
+                if job.stop.is_set():
+                    return False
+                if len(_TRAINING) < MAX_JOBS and _WAITING[0] is job:
+                    _TRAINING.append(job)
+                    return True
+                _SERVER.wait(0.2)
+        finally:
+            _WAITING.remove(job)
+            _SERVER.notify_all()
+
+
+def _release(job: Job) -> None:
+    with _SERVER:
+        if job in _TRAINING:
+            _TRAINING.remove(job)
+        _SERVER.notify_all()
+
+
+class _Turns:
+    """The baton: run ``i`` trains one step, then the next run still training."""
+
+    def __init__(self, n: int):
+        self.cond = threading.Condition()
+        self.turn = 0
+        self.active = [True] * n
+
+    def _next(self, i: int) -> int:
+        n = len(self.active)
+        return next((j % n for j in range(i + 1, i + n + 1) if self.active[j % n]), i)
+
+    def wait(self, i: int, stop: threading.Event) -> None:
+        with self.cond:
+            while self.turn != i and not stop.is_set():
+                self.cond.wait(0.1)
+
+    def passed(self, i: int) -> None:
+        with self.cond:
+            self.turn = self._next(i)
+            self.cond.notify_all()
+
+    def finished(self, i: int) -> None:
+        with self.cond:
+            self.active[i] = False
+            if self.turn == i:
+                self.turn = self._next(i)
+            self.cond.notify_all()
+
+
+def _train_run(job: Job, i: int, turns: _Turns) -> None:
+    """One run's thread: ``engine.train.train``, one step per turn."""
+    run = job.runs[i]
+    torch.set_num_threads(1)  # one core per training: the room shares the server
+
+    def should_stop() -> bool:  # called before every step
+        turns.wait(i, job.stop)
+        job.check_watched()
+        return job.stop.is_set()
+
+    def on_step(info: StepInfo) -> None:  # after every step
+        run.on_step(info)
+        turns.passed(i)
+
+    run.state = "training"
+    try:
+        run.result = train(run.config, callback=on_step, should_stop=should_stop)
+        if job.why and run.result.stopped and run.result.stopped.startswith("stopped by"):
+            run.note = f"stopped at step {len(run.losses)}: {job.why}"
+    except ValueError as exc:
+        run.error = f"the engine refused these settings: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a thread must not die silently
+        run.error = f"training failed: {type(exc).__name__}: {exc}"
+    finally:
+        run.state = "done"
+        turns.finished(i)
+
+
 def run_job(job: Job) -> None:
-    """Train every run in turn (the thread's body). Errors end that run with a message."""
-    job.queued = True
-    with SLOTS:
-        job.queued = False
-        torch.set_num_threads(1)  # one core per training: the room shares the server
-        for run in job.runs:
-            if job.stop.is_set():
+    """The whole job (the thread's body): wait for a trainer, then train every run side by
+    side, one step each in turn. Errors end that run with a message."""
+    try:
+        if not _admit(job):
+            for run in job.runs:
                 run.state = "skipped"
-                run.error = "not started: stopped by the user"
-                continue
-            run.state = "training"
-            try:
-                run.result = train(run.config, callback=run.on_step,
-                                   should_stop=job.stop.is_set)
-            except ValueError as exc:
-                run.error = f"the engine refused these settings: {exc}"
-            except Exception as exc:  # noqa: BLE001 - a thread must not die silently
-                run.error = f"training failed: {type(exc).__name__}: {exc}"
-            run.state = "done"
-    job.finished = time.perf_counter()
+                run.error = f"not started: {job.why or 'stopped by the user'}"
+            return
+        job.started = time.perf_counter()
+        turns = _Turns(len(job.runs))
+        threads = [threading.Thread(target=_train_run, args=(job, i, turns), daemon=True,
+                                    name=f"unrolled-train-{i}") for i in range(len(job.runs))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        _release(job)
+        job.finished = time.perf_counter()
 
 
-def start(job: Job, wait: bool = False) -> Job:
-    """Run the job in a daemon thread; ``wait`` joins it (tests)."""
+def refusal(job: Job) -> str | None:
+    """The message when the line of waiting jobs is full (the job is then not started)."""
+    info = load(job)
+    if info["jobs"] < MAX_JOBS or info["waiting"] < MAX_WAITING:
+        return None
+    return (f"The server is training {_plural(info['runs'], 'run')} for other visitors and "
+            f"{_plural(info['waiting'], 'job')} are waiting: not training now. Try again "
+            "in a minute.")
+
+
+def start(job: Job, wait: bool = False) -> str | None:
+    """Train the job in a daemon thread (it waits in line for a trainer if need be), or
+    return why not (the server is full). ``wait`` joins it, looking at it meanwhile
+    (tests: the page waits, so someone is watching)."""
+    message = refusal(job)
+    if message:
+        return message
     job.thread = threading.Thread(target=run_job, args=(job,), daemon=True,
-                                  name="unrolled-train")
+                                  name="unrolled-job")
     job.thread.start()
-    if wait:
-        job.thread.join()
-    return job
+    while wait and job.thread.is_alive():
+        job.watch()
+        job.thread.join(0.5)
+    return None
+
+
+# --- what the page shows ---------------------------------------------------------------------
+def series(job: Job) -> list[dict]:
+    """The runs' curves for ``app.views.train``."""
+    out = []
+    for run in job.runs:
+        curves = run.curves()
+        out.append({"label": run.label, "color": run.color, "clipped": run.config.clip,
+                    "blowup": len(curves["loss"]) if run.exploded else None, **curves})
+    return out
+
+
+def progress(job: Job) -> tuple[float, str]:
+    """The progress bar's fraction and text: every run's step, side by side."""
+    if job.queued:
+        return 0.0, queue_message(job)
+    steps = " · ".join(f"{r.label} {len(r.losses)}/{r.config.steps}" for r in job.runs)
+    return min(job.done_steps / max(job.total_steps, 1), 1.0), (
+        f"Training side by side: {steps} · {job.elapsed:.1f} s")
+
+
+def result_rows(job: Job) -> list[dict]:
+    """One row per run for the results table."""
+    rows = []
+    for run in job.runs:
+        res = run.result
+        rows.append({"run": run.label, "steps run": len(run.losses),
+                     "final loss (fresh batch)": None if res is None else res.final_loss,
+                     "baseline": None if res is None else res.baseline_loss,
+                     "ratio to baseline": None if res is None or res.baseline_loss == 0
+                     else res.final_loss / res.baseline_loss,
+                     "seconds": None if res is None else round(res.seconds, 1)})
+    return rows
+
+
+def stop_messages(job: Job) -> list[tuple[bool, str]]:
+    """(is it an error, text) for every run that ended early, in the page's words."""
+    out = []
+    for run in job.runs:
+        if run.stopped:  # the engine's words; its CLI hint becomes the page's control
+            why = run.stopped.replace("try --clip 1.0", "turn clipping on or lower the "
+                                      "learning rate")
+            bad = run.exploded or bool(run.error and run.state != "skipped")
+            out.append((bad, f"{run.label}: {why}."))
+    return out
+
+
+def models(job: Job | None) -> list[tuple[str, TrainConfig, object]]:
+    """The finished job's trained models: (label, config, torch model)."""
+    if job is None or job.running:
+        return []
+    return [(r.label, r.config, r.result.model) for r in job.runs
+            if r.result is not None and not r.exploded]

@@ -48,7 +48,7 @@ def test_renders_with_defaults():
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == "Training lab"
     assert at.button(key="train_go").label == "Train"
-    assert at.session_state["tr_task"] == "adding" and at.session_state["tr_steps"] == 300
+    assert at.session_state["tr_task"] == "adding" and at.session_state["tr_steps"] == 1000
 
 
 def test_short_run_of_two_cells_draws_shared_charts_and_results():

@@ -1,0 +1,206 @@
+"""The Training lab's panels below the race: Inspect / download / upload of weights,
+sampling from the character model, and the echo state network; plus the Train button's
+callback and the text upload. Streamlit code; the numbers come from ``engine`` and
+``app.training``, the settings from ``app.lab_state.LabSettings``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+
+from app import trained, training, ui
+from app.lab_state import ESN_SIZES, TASK_LABELS, LabSettings, from_state
+from app.views import train as tv
+from engine.esn import fit_esn
+from engine.tasks import MAX_TEXT_CHARS, make_task, text_task
+from engine.train import TrainConfig, evaluate, load_weights, sample_text, save_weights, to_network
+
+UPLOAD_MB = 4  # the uploaders' limit (server.maxUploadSize is 5): texts, weights (<= 3.7 MB)
+MAX_UPLOAD = 4 * MAX_TEXT_CHARS  # bytes: up to 4 per character in UTF-8; bigger is refused
+
+
+def _session() -> str | None:
+    """This visitor's Streamlit session (a job stops once it is gone and nobody looks)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+def on_train() -> None:
+    """The Train button: a job of the chosen runs, started before the page redraws (so the
+    setup is drawn disabled at once); any reason not to train waits in ``train_message``."""
+    ss = st.session_state
+    ss["train_message"] = None
+    lab, _ = from_state(ss)
+    cfg = lab.config(ss.get("train_text"))
+    runs = training.variants(cfg, list(lab.cells), lab.noclip)
+    if not runs:
+        ss["train_message"] = "Pick at least one cell to train."
+    elif lab.task == "chars" and ss.get("train_text_error"):
+        ss["train_message"] = f"Not training: {ss['train_text_error']}"
+    else:
+        job = training.Job(runs, session=_session())
+        refused = training.start(job, wait=bool(ss.get("train_wait")))
+        if refused:
+            ss["train_message"] = refused
+        else:
+            ss["train_job"] = job
+
+
+def on_text_upload() -> None:
+    """Keep the uploaded text (validated at once, and again by the engine when training)."""
+    ss = st.session_state
+    file = ss.get("up_text")
+    ss["train_text"], ss["train_text_error"] = None, None
+    if file is None:
+        return
+    data = file.getvalue()
+    if len(data) > MAX_UPLOAD:
+        ss["train_text_error"] = (f"{file.name} is {len(data):,} bytes; the limit is "
+                                  f"{MAX_TEXT_CHARS:,} characters ({MAX_UPLOAD:,} bytes).")
+        return
+    text = data.decode("utf-8", "replace")
+    try:
+        text_task(text, int(ss["tr_T"]))
+    except ValueError as exc:
+        ss["train_text_error"] = f"{file.name}: {exc}"
+    ss["train_text"] = text  # kept even when bad: training then stops with the same message
+
+
+def text_uploader(where, busy: bool) -> None:
+    where.file_uploader("Your own text (.txt)", type=["txt"], key="up_text",
+                        on_change=on_text_upload, disabled=busy, max_upload_size=UPLOAD_MB)
+
+
+# --- Inspect, download, upload ---------------------------------------------------------------
+def _inspect(label: str, cfg: TrainConfig, model) -> None:
+    """Hand the trained network to the explore pages (Gates for gated cells)."""
+    task = make_task(cfg.task, cfg.seq_len, noise=cfg.noise, text=cfg.text)
+    x = task.batch(1, np.random.default_rng(cfg.seed))[0][:, 0].astype(np.float64)
+    token = trained.register(trained.Trained(to_network(model), cfg.task, cfg.seq_len,
+                                             cfg.seed, x, label))
+    st.session_state["w_weights"] = token  # the sidebar reads it; the URL carries it
+    query = {**ui.settings().to_query(), "weights": token}
+    st.switch_page("screens/gates.py" if cfg.cell in ("lstm", "gru") else "screens/hidden.py",
+                   query_params=query)
+
+
+def _on_weights_upload() -> None:
+    """Keep the uploaded bytes (the panel loads them against the current settings)."""
+    ss = st.session_state
+    file = ss.get("up_weights")
+    ss["train_upload_bytes"] = None if file is None else (file.name, file.getvalue())
+    ss["train_upload_key"] = None
+
+
+def models() -> list[tuple[str, TrainConfig, object]]:
+    """Every trained or uploaded model this session holds: (label, config, torch model)."""
+    ss = st.session_state
+    out = training.models(ss.get("train_job"))
+    if ss.get("train_uploaded"):
+        out.append(ss["train_uploaded"])
+    return out
+
+
+def weights_panel(held: list, cfg: TrainConfig) -> None:
+    ss = st.session_state
+    st.subheader("Inspect, download, upload")
+    for i, (label, mcfg, model) in enumerate(held):
+        c = st.columns([2, 1.7, 1.1])
+        c[0].markdown(f"**{label}** on {TASK_LABELS[mcfg.task]}, T\u00a0=\u00a0"
+                      f"{mcfg.seq_len}, H\u00a0=\u00a0{mcfg.hidden}")
+        page = "Gates" if mcfg.cell in ("lstm", "gru") else "Hidden state"
+        if c[1].button(f"Inspect → {page}", key=f"inspect_{i}",
+                       help=f"Open the {page} page with these trained weights."):
+            _inspect(label, mcfg, model)
+        c[2].download_button("Download weights", save_weights(model, mcfg),
+                             file_name=f"unrolled-{mcfg.task}-{mcfg.cell}-H{mcfg.hidden}.pt",
+                             mime="application/octet-stream", key=f"download_{i}")
+    c = st.columns([1, 2])
+    ss.setdefault("tr_up_cell", (ss["tr_cells"] or ["lstm"])[0])
+    cell = c[0].selectbox("Upload into cell", list(training.CELL_LABELS), key="tr_up_cell",
+                          format_func=training.CELL_LABELS.get)
+    c[1].file_uploader("Weights file (.pt from Download), for the settings above",
+                       type=["pt"], key="up_weights", on_change=_on_weights_upload,
+                       max_upload_size=UPLOAD_MB)
+    upload = ss.get("train_upload_bytes")
+    if upload is None:
+        return
+    name, data = upload
+    ucfg = replace(cfg, cell=cell)
+    if ss.get("train_upload_key") != (name, len(data), ucfg):
+        ss["train_upload_key"] = (name, len(data), ucfg)
+        ss["train_uploaded"], ss["train_upload_error"] = None, None
+        try:
+            model = load_weights(data, ucfg)
+            ss["train_uploaded"] = (f"uploaded {training.CELL_LABELS[cell]}", ucfg, model)
+        except ValueError as exc:
+            ss["train_upload_error"] = str(exc)
+    if ss.get("train_upload_error"):
+        st.error(f"Could not load {name}: {ss['train_upload_error']}. Set the task, T, H, "
+                 "layers, direction and the cell here to those it was trained with.")
+    elif ss.get("train_uploaded"):
+        task = make_task(ucfg.task, ucfg.seq_len, noise=ucfg.noise, text=ucfg.text)
+        loss = ui.run_engine(evaluate, ss["train_uploaded"][2], task, ucfg.seed)
+        if loss is not None:
+            st.success(f"Loaded {name}: loss {loss:.4g} on a fresh batch of "
+                       f"{TASK_LABELS[ucfg.task]} (baseline {task.baseline_loss:.4g}).")
+
+
+def sampling_panel(held: list, lab: LabSettings) -> None:
+    chars = [(label, cfg, model) for label, cfg, model in held if cfg.task == "chars"]
+    if not chars:
+        return
+    st.subheader("Sample from the language model")
+    c = st.columns([1, 2, 1, 1])
+    pick = c[0].selectbox("Model", range(len(chars)), format_func=lambda i: chars[i][0],
+                          key="tr_sample_model")
+    c[1].text_input("Prompt", key="tr_prompt", max_chars=200)
+    c[2].slider("Temperature", 0.1, 2.0, key="tr_temp", step=0.1,
+                help="Low: safe and repetitive. High: adventurous and misspelt.")
+    c[3].slider("Characters", 20, 600, key="tr_length", step=20)
+    label, cfg, model = chars[pick]
+    task = make_task("chars", cfg.seq_len, noise=cfg.noise, text=cfg.text)
+    text = ui.run_engine(sample_text, model, task, lab.prompt, lab.length, lab.temp, lab.seed)
+    if text is not None:
+        st.code(lab.prompt + text, language=None, wrap_lines=True)
+
+
+# --- the echo state network ------------------------------------------------------------------
+@st.cache_data(max_entries=16, show_spinner=False)
+def _esn(seq_len: int, hidden: int, radius: float, seed: int) -> dict:
+    res = fit_esn("sine", seq_len=seq_len, hidden=hidden, spectral_radius=radius, batch=32,
+                  seed=seed)
+    first = slice(0, None, 32)  # rows are (step, sequence) pairs: sequence 0 of the batch
+    return {"test": res.test_loss, "train": res.train_loss, "baseline": res.baseline_loss,
+            "pred": res.predictions[first, 0], "target": res.targets[first, 0]}
+
+
+def esn_panel(lab: LabSettings, job: training.Job | None) -> None:
+    with st.expander("Echo state network: a random reservoir, only the read-out trained",
+                     expanded=False):
+        st.markdown("Jaeger (2001): keep a random tanh RNN fixed with its W_hh scaled to "
+                    "spectral radius ρ (below 1: the echo state property, as a rule of "
+                    "thumb) and fit only a linear read-out by ridge regression. No "
+                    "backpropagation through time at all. Task: next-step sine, "
+                    f"T = {lab.esn_T} (the setup's T, at least 60: the first 10 steps "
+                    "are a washout).")
+        c = st.columns(2)
+        c[0].slider("Spectral radius ρ", 0.1, 1.5, key="tr_radius", step=0.05)
+        c[1].select_slider("Reservoir size", ESN_SIZES, key="tr_esn_hidden")
+        res = ui.run_engine(_esn, lab.esn_T, lab.esn_hidden, lab.radius, lab.seed)
+        if res is None:
+            return
+        m = st.columns(4)
+        m[0].metric("ESN test MSE", f"{res['test']:.4g}")
+        m[1].metric("Baseline (no memory)", f"{res['baseline']:.4g}")
+        sine = [r for r in (job.runs if job and not job.running else [])
+                if r.result is not None and r.config.task == "sine"]
+        for col, run in zip(m[2:], sine, strict=False):
+            col.metric(f"{run.label} trained, final loss", f"{run.result.final_loss:.4g}")
+        if not sine:
+            m[2].caption("Train on the next-step sine task to compare the trained cells here.")
+        ui.chart(tv.esn_figure(res["pred"], res["target"]), key="train_esn")
