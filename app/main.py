@@ -44,8 +44,8 @@ talk.presenter(settings)
 for note in notices:
     st.warning(note)
 talk.tour_bar(settings)
-if not settings.present:
-    talk.link_box(settings)
+if not settings.present and page.url_path == "train":
+    talk.link_box(settings)  # the explore pages draw it beside their title (ui.header)
 # The page first, the sidebar's widgets after it: the browser applies a rerun's elements in
 # the order they are sent, so the chart no longer waits behind ~25 unchanged controls
 # (about 35 ms of a slider change). ``finally``: pages end early with st.stop().

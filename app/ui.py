@@ -9,33 +9,53 @@ from app.export_panel import export_panel
 from app.state import DEFAULTS, Settings
 from app.views.common import TITLE_PX
 
-# KaTeX blocks never cut off: a long equation scrolls inside its column instead of
-# overflowing it (the layout keeps them short enough at 1280 and 1920 px).
+# A compact header, so a page's main chart starts within the first screen at 1280x720: less
+# of Streamlit's top padding, a smaller title, and KaTeX blocks that never cut off (a long
+# equation scrolls inside its column instead of overflowing it).
 STYLE = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.6rem; }
+[data-testid="stMainBlockContainer"] h1 { font-size: 2.1rem; padding: 0 0 0.2rem 0; }
 [data-testid="stMarkdownContainer"] .katex-display { overflow-x: auto; overflow-y: hidden;
-  padding: 2px 6px; margin: 0.4em 0; }
+  padding: 2px 6px; margin: 0.15em 0; }
 </style>"""
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True,
                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 
+# Each cell's equations, one line each ("&" aligns them at "=").
 EQUATIONS = {
-    "rnn": [r"h_t = \varphi\left(W_{ih}\,x_t + b_{ih} + W_{hh}\,h_{t-1} + b_{hh}\right)"],
-    "jordan": [r"h_t = \varphi\left(W_{ih}\,x_t + b_{ih} + W_{hh}\,y_{t-1} + b_{hh}\right)",
-               r"y_t = \varphi\left(W_{ho}\,h_t + b_{ho}\right)"],
-    "indrnn": [r"h_t = \varphi\left(W_{ih}\,x_t + b_{ih} + u \odot h_{t-1} + b_{hh}\right)"],
-    "lstm": [r"\begin{aligned} i_t &= \sigma(W_{ii} x_t + W_{hi} h_{t-1} + b_i) \\ "
-             r"f_t &= \sigma(W_{if} x_t + W_{hf} h_{t-1} + b_f) \\ "
-             r"g_t &= \tanh(W_{ig} x_t + W_{hg} h_{t-1} + b_g) \\ "
-             r"o_t &= \sigma(W_{io} x_t + W_{ho} h_{t-1} + b_o) \\ "
-             r"c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\ "
-             r"h_t &= o_t \odot \tanh(c_t) \end{aligned}"],
-    "gru": [r"\begin{aligned} r_t &= \sigma(W_{ir} x_t + W_{hr} h_{t-1} + b_r) \\ "
-            r"z_t &= \sigma(W_{iz} x_t + W_{hz} h_{t-1} + b_z) \\ "
-            r"n_t &= \tanh(W_{in} x_t + b_{in} \\ "
-            r"&\qquad + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\ "
-            r"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1} \end{aligned}"],
+    "rnn": [r"h_t &= \varphi\left(W_{ih}\,x_t + b_{ih} + W_{hh}\,h_{t-1} + b_{hh}\right)"],
+    "jordan": [r"h_t &= \varphi\left(W_{ih}\,x_t + b_{ih} + W_{hh}\,y_{t-1} + b_{hh}\right)",
+               r"y_t &= \varphi\left(W_{ho}\,h_t + b_{ho}\right)"],
+    "indrnn": [r"h_t &= \varphi\left(W_{ih}\,x_t + b_{ih} + u \odot h_{t-1} + b_{hh}\right)"],
+    "lstm": [r"i_t &= \sigma(W_{ii} x_t + W_{hi} h_{t-1} + b_i)",
+             r"f_t &= \sigma(W_{if} x_t + W_{hf} h_{t-1} + b_f)",
+             r"g_t &= \tanh(W_{ig} x_t + W_{hg} h_{t-1} + b_g)",
+             r"o_t &= \sigma(W_{io} x_t + W_{ho} h_{t-1} + b_o)",
+             r"c_t &= f_t \odot c_{t-1} + i_t \odot g_t",
+             r"h_t &= o_t \odot \tanh(c_t)"],
+    "gru": [r"r_t &= \sigma(W_{ir} x_t + W_{hr} h_{t-1} + b_r)",
+            r"z_t &= \sigma(W_{iz} x_t + W_{hz} h_{t-1} + b_z)",
+            r"n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn}))",
+            r"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}"],
 }
+
+
+def equation_blocks(lines: list[str], columns: int) -> list[str]:
+    """``lines`` split into at most ``columns`` LaTeX blocks of about equal height: an
+    ``aligned`` block where every line has an "&", else ``gathered`` (the "&" dropped)."""
+    columns = max(1, min(columns, len(lines)))
+    per = -(-len(lines) // columns)
+    blocks = []
+    for k in range(0, len(lines), per):
+        part = lines[k:k + per]
+        if all("&" in line for line in part):
+            blocks.append(r"\begin{aligned} " + r" \\ ".join(part) + r" \end{aligned}")
+        else:
+            body = r" \\[0.4em] ".join(line.replace("&", "") for line in part)
+            blocks.append(body if len(part) == 1 else
+                          r"\begin{gathered} " + body + r" \end{gathered}")
+    return blocks
 
 
 def settings() -> Settings:
@@ -50,26 +70,40 @@ def presenting() -> bool:
 
 def header(title: str, text: str, s: Settings, extra_latex: tuple = (),
            cell: str | None = None) -> None:
-    """Title, one plain paragraph, and the cell's equations in the charts' symbols.
+    """Title and the cell's equations (with the page's own) in the charts' symbols, in one
+    or two columns; the page's paragraph ``text`` goes under its main chart (``chart``), so
+    the chart starts within the first screen.
 
     ``cell`` (with tanh) replaces the sidebar's cell where a page computes with its own.
-
-    As few elements as it takes (the style rides with the paragraph, all equations are one
-    block): each element a rerun sends costs the browser ~3 ms of every slider change.
+    As few elements as it takes: each element a rerun sends costs the browser ~3 ms.
     """
-    st.title(title)
+    st.session_state["page_text"] = text
+    st.html(STYLE)
     if s.present:
+        st.title(title)
         return
-    left, right = st.columns([1, 1], gap="medium")
-    left.markdown(f"{STYLE}\n\n{text}", unsafe_allow_html=True)  # text: the page's own
-    with right:
-        lines = [*EQUATIONS[cell or s.cell], *extra_latex]
-        st.latex(lines[0] if len(lines) == 1 else
-                 r"\begin{gathered} " + r" \\[0.5em] ".join(lines) + r" \end{gathered}")
-        if cell:
-            st.caption(f"{cell.upper()} cell, φ = tanh")
-        elif s.uses_activation:
-            st.caption(f"{s.cell.upper()} cell, φ = {s.act}")
+    row = st.container(horizontal=True, vertical_alignment="center", gap="medium")
+    with row:
+        st.title(title, width="content")
+        talk.link_box(s)
+    lines = [*EQUATIONS[cell or s.cell], *extra_latex]
+    blocks = equation_blocks(lines, 2 if len(lines) > 2 else 1)
+    note = (f"{cell.upper()} cell, φ = tanh" if cell else
+            f"{s.cell.upper()} cell, φ = {s.act}" if s.uses_activation else "")
+    if len(blocks) == 1:
+        st.latex(blocks[0])
+    else:
+        for col, block in zip(st.columns(len(blocks), gap="small"), blocks, strict=True):
+            col.latex(block)
+    if note:
+        st.caption(note)
+
+
+def about() -> None:
+    """The page's paragraph (from ``header``), under its main chart."""
+    text = st.session_state.get("page_text")
+    if text:
+        st.markdown(text)
 
 
 def chart(fig: dict, key: str, primary: bool = False) -> None:
@@ -98,6 +132,7 @@ def chart(fig: dict, key: str, primary: bool = False) -> None:
     plot.draw({**fig, "layout": layout}, key, PLOT_CONFIG, title)
     if primary and not s.present:
         export_panel(original, key)
+        about()
 
 
 def run_engine(fn, *args):

@@ -49,7 +49,7 @@ if run is not None:
         panels.update({"h": pv.h} if pv.y is None else {"h": pv.h, "y": pv.y})
         shown = [(k, v / run.gamma) for k, v in panels.items() if k.startswith("φ'")]
         ranges = {k: (0.0, run.gamma) for k in panels if k.startswith("φ'")}
-        title = f"What gates a {s.cell.upper()}: the slope φ'(a_t), layer {layer}{direction}"
+        title = f"What gates the {s.cell.upper()}: the slope φ'(a_t), layer {layer}{direction}"
     if not ui.presenting():
         row = st.container(horizontal=True, gap="medium")
         for name, values in shown:

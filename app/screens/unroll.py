@@ -20,18 +20,25 @@ ui.header(
 
 run = ui.simulation(s, "the hidden state")
 if run is not None:
-    # The folded cell sits beside the controls; the unrolled graph gets the full width, so
-    # its arrows stay long enough to point at.
+    if not ui.presenting():  # the two controls that shape the chart, in one row above it
+        row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+        row.radio("Pattern", ARCHS, key="w_arch", horizontal=True, width="content",
+                  help="Which steps read an input and which produce an output. The loss "
+                       "setting in the sidebar decides where the gradient starts.")
+        row.text_input("Unit coloured", key="w_units", width=180, help="The first unit of "
+                       "this list colours the nodes (same list as on the Hidden state page).")
+    unit = s.chosen_units()[0]
+    deep = (f"{s.layers} layers" if s.layers > 1 else "1 layer") + \
+        (", bidirectional" if s.bidir else "")
+    fig = uv.unroll_figure(run.passes, run.x, s.cell, s.arch, unit=unit, vocab=run.vocab,
+                           title=f"{s.cell.upper()}, {deep}, {s.arch}: unit {unit}")
+    ui.chart(fig, key="unroll", primary=True)
     if not ui.presenting():
+        # The folded cell under the unrolled one: the same network before unrolling.
         left, right = st.columns([1.25, 2], gap="large")
         with left:
             ui.chart(uv.folded_figure(s.cell), key="folded")
         with right:
-            right.radio("Pattern", ARCHS, key="w_arch", horizontal=True,
-                        help="Which steps read an input and which produce an output. The loss "
-                             "setting in the sidebar decides where the gradient starts.")
-            right.text_input("Unit coloured", key="w_units", help="The first unit of this list "
-                             "colours the nodes (same list as on the Hidden state page).")
             right.caption("Colour: blue negative, white zero, red positive; each row is scaled "
                           "to its own largest |value|. Hover a node for its value.")
             if s.arch == "one-to-one":
@@ -40,9 +47,5 @@ if run is not None:
             if run.T > uv.WINDOW:
                 right.caption(f"{run.T} steps: the chart shows {uv.WINDOW} at a time around the "
                               "cursor; drag the chart or the slider to move.")
-    unit = s.chosen_units()[0]
-    deep = (f"{s.layers} layers" if s.layers > 1 else "1 layer") + \
-        (", bidirectional" if s.bidir else "")
-    fig = uv.unroll_figure(run.passes, run.x, s.cell, s.arch, unit=unit, vocab=run.vocab,
-                           title=f"{s.cell.upper()}, {deep}, {s.arch}: unit {unit}")
-    ui.chart(fig, key="unroll", primary=True)
+            right.caption("On the left, the same network folded: a feed-forward net, and the "
+                          "recurrent one with its loop.")

@@ -88,7 +88,8 @@ def test_pascanu_line_lies_over_the_exact_jacobian_product(cell, act):
 def test_the_single_step_formula_is_false_where_the_page_no_longer_draws_it():
     """What the page drew before: ||dL/dh_{T-1}|| (gamma sigma)^(T-1-t). Below the curve with
     a loss at every step (tour scene 5) and on a lower layer: so the sum form is needed."""
-    for kw, layer, by in ((dict(loss="every"), 0, 1e3), (dict(layers=2, act="identity", gain=0.9), 0, 2)):
+    for kw, layer, by in ((dict(loss="every"), 0, 1e3),
+                          (dict(layers=2, act="identity", gain=0.9), 0, 2)):
         s = replace(tour.scene(5).apply(5), **kw)
         run = compute.simulate(s)
         norms = run.hidden_norm[layer, 0]

@@ -1,0 +1,34 @@
+"""A fresh visitor at a projector's 1280x720 or a laptop's 1440x900 sees at least 250 px of
+each explore page's main chart without scrolling (issue 13)."""
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS, wait_chart
+
+PAGES = [("/", "unroll"), ("/hidden", "hidden_state"), ("/gates", "gates"),
+         ("/gates?cell=lstm", "gates"), ("/gradients", "grad_norms"),
+         ("/gradients?cell=lstm&layers=2", "grad_norms"), ("/chaos", "chaos")]
+VISIBLE_PX = 250
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1440, 900)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_main_chart_starts_within_the_first_screen(browser, server, size):
+    w, h = size
+    ARTIFACTS.mkdir(exist_ok=True)
+    short = []
+    for path, key in PAGES:
+        context = browser.new_context(viewport={"width": w, "height": h})
+        page = context.new_page()
+        page.goto(server + path)
+        wait_chart(page)
+        page.wait_for_selector(f".st-key-{key} .js-plotly-plot .main-svg", timeout=60_000)
+        page.wait_for_timeout(300)
+        top = page.evaluate(f"() => document.querySelector('.st-key-{key}')"
+                            ".getBoundingClientRect().top")
+        name = path.strip("/").replace("?", "-").replace("&", "-") or "unroll"
+        page.screenshot(path=str(ARTIFACTS / f"fold-{name}-{w}x{h}.png"))
+        assert not page.query_selector("[data-testid='stException']"), path
+        if h - top < VISIBLE_PX:
+            short.append((path, round(h - top)))
+        context.close()
+    assert not short, f"main chart visible by less than {VISIBLE_PX} px: {short}"
