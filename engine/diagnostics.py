@@ -158,8 +158,9 @@ def lyapunov_exponent(net: Network, steps: int = 2000, x=None, burn_in: int | No
     The network runs ``steps`` steps from a random N(0, 1) initial state, on ``x`` or on zero
     input (``layer_input_scale`` > 0 gives N(0, scale^2) input instead). Tangent vectors are
     pushed through the exact backward step (J_t^T, which has the same growth rates as J_t),
-    re-orthonormalised by QR each step: lambda_i = (1/n) sum log |R_ii|. The first
-    ``burn_in`` steps (default steps // 10) at each end are left out of the average.
+    re-orthonormalised by QR each step: lambda_i = (1/n) sum log |R_ii|. The tangents
+    settle for ``burn_in + 1`` steps from the last step back, and the first ``burn_in``
+    steps (default steps // 10) are left out too: n = T - 2 burn_in - 1 steps count.
     Returns an array of ``num_exponents`` values, largest first, per step in natural log.
     """
     steps = check_int("steps", steps, 2, 100_000)
