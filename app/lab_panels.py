@@ -135,7 +135,8 @@ def weights_panel(held: list, cfg: TrainConfig) -> None:
         ss["train_upload_key"] = (name, len(data), ucfg)
         ss["train_uploaded"], ss["train_upload_error"] = None, None
         try:
-            model = load_weights(data, ucfg)
+            with training.BUILD_LOCK:  # it builds a model: not while a run builds one
+                model = load_weights(data, ucfg)
             ss["train_uploaded"] = (f"uploaded {training.CELL_LABELS[cell]}", ucfg, model)
         except ValueError as exc:
             ss["train_upload_error"] = str(exc)

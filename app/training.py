@@ -24,6 +24,7 @@ tests can call it directly (the same code path trains).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -38,12 +39,18 @@ from engine.train import StepInfo, TrainConfig, TrainResult, train
 __all__ = ["CELL_LABELS", "MAX_RUNS", "MAX_STEPS", "Job", "RunLog", "run_job", "start",
            "variants"]
 
-MAX_JOBS = 2  # jobs training at once, process-wide: a job takes one core (2 cores)
+# jobs training at once, process-wide: a job takes one core (2 cores; a bigger server says so)
+MAX_JOBS = max(1, int(os.environ.get("UNROLLED_TRAIN_JOBS", "2")))
 MAX_WAITING = 4  # jobs waiting for a trainer; one more is refused with a message
-UNWATCHED_S = 15.0  # no look at the job for this long, its session gone: it stops
+# no look at a job for this long and its session gone: it stops
+UNWATCHED_S = float(os.environ.get("UNROLLED_UNWATCHED_S", "15"))
 UNWATCHED = "nobody was watching"
 RUN_COLORS = ("#2563eb", "#c2410c", "#059669")
 
+# engine.train.build seeds torch's global RNG and draws the read-out's weights from it: two
+# builds at once (runs side by side, another visitor's, a weights upload) would take each
+# other's numbers. Every build holds this lock, so the same seed gives the same curve.
+BUILD_LOCK = threading.Lock()
 _SERVER = threading.Condition()  # guards _TRAINING and _WAITING
 _TRAINING: list[Job] = []
 _WAITING: list[Job] = []  # first come, first trained
@@ -277,8 +284,15 @@ def _train_run(job: Job, i: int, turns: _Turns) -> None:
     """One run's thread: ``engine.train.train``, one step per turn."""
     run = job.runs[i]
     torch.set_num_threads(1)  # one core per training: the room shares the server
+    building = [True]  # train() builds the model, then asks should_stop before step 0
+
+    def built() -> None:
+        if building[0]:
+            building[0] = False
+            BUILD_LOCK.release()
 
     def should_stop() -> bool:  # called before every step
+        built()
         turns.wait(i, job.stop)
         job.check_watched()
         return job.stop.is_set()
@@ -288,6 +302,7 @@ def _train_run(job: Job, i: int, turns: _Turns) -> None:
         turns.passed(i)
 
     run.state = "training"
+    BUILD_LOCK.acquire()
     try:
         run.result = train(run.config, callback=on_step, should_stop=should_stop)
         if job.why and run.result.stopped and run.result.stopped.startswith("stopped by"):
@@ -297,6 +312,7 @@ def _train_run(job: Job, i: int, turns: _Turns) -> None:
     except Exception as exc:  # noqa: BLE001 - a thread must not die silently
         run.error = f"training failed: {type(exc).__name__}: {exc}"
     finally:
+        built()  # (the engine refused the config before its first step)
         run.state = "done"
         turns.finished(i)
 

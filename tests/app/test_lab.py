@@ -242,3 +242,19 @@ def test_threads_end_with_their_jobs():
 @pytest.mark.parametrize("session", [None, "", "no-such-session"])
 def test_outside_a_server_no_session_is_connected(session):
     assert training._connected(session) is False
+
+
+def test_same_seed_same_curves_when_jobs_build_at_the_same_time():
+    """The engine seeds torch's global RNG to build a model: builds take turns (BUILD_LOCK)."""
+    from engine.train import train
+
+    cfg = TrainConfig(task="adding", seq_len=6, hidden=4, batch=4, steps=5, clip=1.0, seed=3,
+                      snapshot_every=1000)
+    alone = {c: train(replace_cfg(cfg, cell=c)).losses for c in ("rnn", "lstm", "gru")}
+    jobs = [training.Job(training.variants(cfg, ["rnn", "lstm", "gru"], False))
+            for _ in range(2)]
+    for job in jobs:
+        assert training.start(job) is None
+    for job in jobs:
+        job.thread.join(60)
+        assert {r.config.cell: r.losses for r in job.runs} == alone
