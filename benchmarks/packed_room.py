@@ -3,12 +3,14 @@
 Starts ``streamlit run app/main.py`` on loopback and drives N websocket sessions the way a
 browser does: GET the page, open ``/_stcore/stream`` (subprotocol ``streamlit``), send a
 ``rerun_script`` BackMsg with the view's query string, and read ForwardMsgs until the first
-Plotly chart arrives (the "time to a drawn chart") and the script finishes. Sessions start
-spread over ``--spread`` seconds. Reports p50/p95/max, failures, and the server's memory
-(RSS) before, at peak and after. Bounded: at most 200 sessions, every session and the whole
-run time out, traffic only to 127.0.0.1.
+Plotly chart arrives (the server's reply) and the script finishes. Sessions start spread over
+``--spread`` seconds. Meanwhile ``--browsers`` real Chromium pages (fresh contexts, empty
+caches) open the same link at random times in the spread: for them the time to the chart
+drawn in the page, what a visitor waits for. Reports p50/p95/max, failures, and the server's
+memory (RSS) before, at peak and after. Bounded: at most 200 sessions and 10 browsers, every
+session and the whole run time out, traffic only to 127.0.0.1.
 
-    .venv/bin/python benchmarks/packed_room.py [--sessions 50] [--spread 5] [--view "..."]
+    .venv/bin/python benchmarks/packed_room.py [--sessions 50] [--spread 5] [--browsers 3]
 
 Target (the talk-mode issue): everyone gets the page, p95 <= 3 s, memory bounded.
 """
@@ -88,7 +90,36 @@ async def viewer(base: str, page: str, query: str, delay: float) -> dict:
     return result
 
 
-async def room(base: str, view: str, sessions: int, spread: float, pid: int) -> dict:
+# The first chart is drawn: a Plotly graph with its traces, painted (a frame after).
+DRAWN_JS = """() => new Promise(done => {
+  const check = () => {
+    const gd = document.querySelector('.js-plotly-plot');
+    if (gd && gd.data && gd.data.length && gd.querySelector('.main-svg'))
+      requestAnimationFrame(() => done(performance.now() / 1000));
+    else setTimeout(check, 20);
+  };
+  check();
+})"""
+
+
+async def browser_viewer(browser, url: str, delay: float) -> dict:
+    """A real visitor: a fresh Chromium context opens the link; seconds to the drawn chart,
+    counted from the navigation's start."""
+    await asyncio.sleep(delay)
+    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = await context.new_page()
+        await page.goto(url, timeout=SESSION_TIMEOUT * 1000)
+        drawn = await asyncio.wait_for(page.evaluate(DRAWN_JS), SESSION_TIMEOUT)
+        return {"ok": True, "chart_s": drawn}
+    except Exception as err:  # noqa: BLE001 - a failed visitor is counted, not fatal
+        return {"ok": False, "error": f"{type(err).__name__}: {str(err)[:80]}"}
+    finally:
+        await context.close()
+
+
+async def room(base: str, view: str, sessions: int, spread: float, pid: int,
+               browser=None, browsers: int = 0) -> dict:
     page, _, query = view.partition("?")
     rng = random.Random(0)
     peak = [rss_mb(pid)]
@@ -100,9 +131,28 @@ async def room(base: str, view: str, sessions: int, spread: float, pid: int) -> 
 
     sampler = asyncio.create_task(sample())
     tasks = [viewer(base, page, query, rng.uniform(0, spread)) for _ in range(sessions)]
+    tasks += [browser_viewer(browser, f"{base}/{view}", rng.uniform(0, spread))
+              for _ in range(browsers if browser is not None else 0)]
     results = await asyncio.wait_for(asyncio.gather(*tasks), RUN_TIMEOUT)
     sampler.cancel()
-    return {"results": results, "peak_rss_mb": max(peak)}
+    return {"results": results[:sessions], "browsers": results[sessions:],
+            "peak_rss_mb": max(peak)}
+
+
+async def room_with_browsers(base: str, view: str, sessions: int, spread: float, pid: int,
+                             browsers: int) -> dict:
+    if browsers <= 0:
+        return await room(base, view, sessions, spread, pid)
+    from playwright.async_api import async_playwright
+
+    from tests.browser.conftest import CHROME_ARGS, CHROMIUM
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+        try:
+            return await room(base, view, sessions, spread, pid, browser, browsers)
+        finally:
+            await browser.close()
 
 
 def summarise(results: list[dict]) -> dict:
@@ -110,10 +160,12 @@ def summarise(results: list[dict]) -> dict:
     if not times:
         return {"ok": 0, "failed": len(results)}
     p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-    return {"ok": len(times), "failed": len(results) - len(times),
-            "p50_s": round(statistics.median(times), 3), "p95_s": round(p95, 3),
-            "max_s": round(times[-1], 3),
-            "mean_kB": round(statistics.mean(r["bytes"] for r in results) / 1024, 1)}
+    out = {"ok": len(times), "failed": len(results) - len(times),
+           "p50_s": round(statistics.median(times), 3), "p95_s": round(p95, 3),
+           "max_s": round(times[-1], 3)}
+    if all("bytes" in r for r in results):  # websocket viewers count what they received
+        out["mean_kB"] = round(statistics.mean(r["bytes"] for r in results) / 1024, 1)
+    return out
 
 
 def main() -> None:
@@ -122,6 +174,8 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=5.0, help="seconds over which they arrive")
     parser.add_argument("--view", default=DEFAULT_VIEW, help="page?query of the shared view")
     parser.add_argument("--rounds", type=int, default=2, help="rooms in a row (memory growth)")
+    parser.add_argument("--browsers", type=int, default=3,
+                        help="real Chromium visitors among them (time to the drawn chart)")
     args = parser.parse_args()
     sessions = max(1, min(args.sessions, 200))
     port = _free_port()
@@ -131,19 +185,28 @@ def main() -> None:
         before = rss_mb(proc.pid)
         rounds = []
         for k in range(max(1, min(args.rounds, 5))):
-            out = asyncio.run(room(base, args.view, sessions, args.spread, proc.pid))
+            out = asyncio.run(room_with_browsers(base, args.view, sessions, args.spread,
+                                                 proc.pid, max(0, min(args.browsers, 10))))
             summary = summarise(out["results"])
+            drawn = summarise(out["browsers"]) if out["browsers"] else {}
             summary.update(round=k + 1, peak_rss_mb=round(out["peak_rss_mb"], 1),
                            rss_after_mb=round(rss_mb(proc.pid), 1))
             errors = sorted({r.get("error", "") for r in out["results"] if not r["ok"]})
             if errors:
                 summary["errors"] = errors[:3]
+            if drawn:
+                summary["browsers"] = drawn
             rounds.append(summary)
             print(f"round {k + 1}: {sessions} viewers over {args.spread:.0f} s -> "
                   f"{summary.get('ok', 0)} got a chart, p50 {summary.get('p50_s')} s, "
                   f"p95 {summary.get('p95_s')} s (target <= 3), max {summary.get('max_s')} s; "
                   f"server RSS {before:.0f} MB before, peak {summary['peak_rss_mb']} MB, "
                   f"after {summary['rss_after_mb']} MB", flush=True)
+            if drawn:
+                print(f"  {len(out['browsers'])} Chromium visitors among them: "
+                      f"{drawn.get('ok', 0)} drew the chart, p50 {drawn.get('p50_s')} s, "
+                      f"max {drawn.get('max_s')} s (navigation start to the painted chart)",
+                      flush=True)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
