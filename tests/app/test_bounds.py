@@ -3,20 +3,17 @@ setting the controls allow (SCIENCE.md, "What the bound bounds"); the metrics me
 their help says with a loss at every step too."""
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app import compute, tour
 from app.state import DEFAULTS, Settings
 from app.views import gradients as gv
 from engine import Network
 from engine.signals import loss_seed
-from tests.app.charts import figures
+from tests.app.charts import figures, open_page
 
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 CELLS = [("rnn", "tanh"), ("rnn", "sigmoid"), ("rnn", "relu"), ("rnn", "identity"),
          ("rnn", "leaky_relu"), ("jordan", "tanh"), ("jordan", "identity"),
          ("indrnn", "tanh"), ("indrnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
@@ -130,14 +127,8 @@ def test_truncation_shades_the_steps_that_receive_gradient():
     assert len(rects) == 5 and sorted(c["x0"] for c in cuts) == [1.5, 8.5, 15.5, 22.5]
 
 
-def _page(query: dict) -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.switch_page("screens/gradients.py")
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+def _page(query: dict):
+    return open_page("screens/gradients.py", query)
 
 
 def _metrics(at) -> dict:

@@ -1,17 +1,14 @@
 """Labels that say what is drawn: Jordan's output row, the Edge of chaos equations."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app import compute
 from app.state import Settings
 from app.views import unroll as uv
 from engine import Network
-
-MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+from tests.app.charts import open_page
 
 
 def _nodes(fig: dict, name: str) -> dict:
@@ -53,13 +50,7 @@ def test_jordan_recurrent_arrows_leave_from_y_not_h():
 
 
 def _chaos_latex(query: dict) -> str:
-    at = AppTest.from_file(MAIN, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.switch_page("screens/chaos.py")
-    at.run()
-    assert not at.exception
-    return " ".join(x.value for x in at.latex)
+    return " ".join(x.value for x in open_page("screens/chaos.py", query).latex)
 
 
 def test_edge_of_chaos_equations_follow_the_swept_quantity():
