@@ -22,7 +22,8 @@ STYLE = """<style>
 PLOT_CONFIG = {"displaylogo": False, "responsive": True,
                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 
-# Each cell's equations, one line each ("&" aligns them at "=").
+# Each cell's equations, one entry each ("&" aligns them at "="; a long one breaks inside
+# its entry, so the two halves stay in one column).
 EQUATIONS = {
     "rnn": [r"h_t &= \varphi\left(W_{ih}\,x_t + b_{ih} + W_{hh}\,h_{t-1} + b_{hh}\right)"],
     "jordan": [r"h_t &= \varphi\left(W_{ih}\,x_t + b_{ih} + W_{hh}\,y_{t-1} + b_{hh}\right)",
@@ -36,7 +37,7 @@ EQUATIONS = {
              r"h_t &= o_t \odot \tanh(c_t)"],
     "gru": [r"r_t &= \sigma(W_{ir} x_t + W_{hr} h_{t-1} + b_r)",
             r"z_t &= \sigma(W_{iz} x_t + W_{hz} h_{t-1} + b_z)",
-            r"n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn}))",
+            r"n_t &= \tanh(W_{in} x_t + b_{in} \\ &\qquad + r_t \odot (W_{hn} h_{t-1} + b_{hn}))",
             r"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}"],
 }
 
