@@ -21,19 +21,21 @@ ss = st.session_state
 
 
 def controls(lab: LabSettings, busy: bool) -> None:
-    """The setup panel: one widget per ``LabSettings`` field, its value already in ss."""
-    box = st.container(border=True)
-    c = box.columns([1.3, 1, 1.4, 1])
+    """The setup panel: one widget per ``LabSettings`` field, its value already in ss. While
+    a job trains it is locked and folded into one line, so the race fills the screen."""
+    box = (st.expander(f"Setup (locked while training): {lab.summary()}") if busy
+           else st.container(border=True))
+    c = box.columns([1.2, 1, 1.2, 1.3])
     c[0].selectbox("Task", TASKS, key="tr_task", format_func=lab_state.TASK_LABELS.get,
                    disabled=busy)
     c[1].slider("Sequence length T", 2, 200, key="tr_T", disabled=busy)
-    c[2].multiselect("Cells to compare (up to 3)", list(lab_state.CELL_LABELS), key="tr_cells",
-                     format_func=lab_state.CELL_LABELS.get, max_selections=3, disabled=busy)
-    c[3].checkbox("+ same cell without clipping", key="tr_noclip",
-                  disabled=busy or lab.clip == "none",
+    c[2].pills("Cells to compare", list(lab_state.CELL_LABELS), selection_mode="multi",
+               key="tr_cells", format_func=lab_state.CELL_LABELS.get, disabled=busy)
+    c[3].checkbox("+ no-clipping run", key="tr_noclip",
+                  disabled=busy or lab.clip == "none" or len(lab.cells) >= lab_state.MAX_RUNS,
                   help="Adds a run of the first cell with clipping off (3 runs at most).")
     box.caption(lab_state.TASK_NOTES[lab.task])
-    c = box.columns(5)
+    c = box.columns([1, 1, 1.25, 1, 1])
     c[0].select_slider("Hidden size H", lab_state.HIDDENS, key="tr_hidden", disabled=busy)
     c[1].slider("Layers", 1, 3, key="tr_layers", disabled=busy)
     c[2].toggle("Bidirectional", key="tr_bidir", disabled=busy or lab.task in lab_state.NEXT_STEP,
@@ -51,14 +53,14 @@ def controls(lab: LabSettings, busy: bool) -> None:
                       help=f"At most {lab_state.MAX_STEPS} so a page never hangs.")
     c[4].number_input("Seed", 0, 999_999, key="tr_seed", disabled=busy,
                       help="Same seed, same data, same curve.")
-    c = box.columns(5)
+    c = box.columns([1.6, 1, 1.2, 1.4])
     c[0].radio("Clipping", ("none", "norm", "value"), key="tr_clip", horizontal=True,
                disabled=busy)
     c[1].number_input("Threshold θ", 0.001, 1e6, key="tr_threshold", format="%g",
                       disabled=busy or lab.clip == "none")
-    c[2].slider("Truncated BPTT k (0 = full)", 0, lab.T, key="tr_tbptt",
+    c[2].slider("Truncated BPTT k", 0, lab.T, key="tr_tbptt",
                 disabled=busy or lab.task not in lab_state.EVERY_STEP,
-                help="Backpropagate k steps at a time (every-step tasks).")
+                help="Backpropagate k steps at a time (every-step tasks); 0: full BPTT.")
     if lab.task == "chars":
         panels.text_uploader(c[3], busy)
         if ss.get("train_text_error"):
@@ -124,17 +126,19 @@ def server_note(job: training.Job | None) -> None:
 # --- the page ------------------------------------------------------------------------------
 lab_state.read_url_once()  # main.py has done so already where it calls it (a no-op then)
 lab, notices = lab_state.current()
-st.title("Training lab")
-st.markdown(
-    "Train up to three networks **side by side, on the same data and seed** and watch them "
-    "learn: the loss against what a network without memory can do (dashed), the gradient "
-    "norm before and after clipping, and how far back the gradient reaches. Same seed, same "
-    "curve. Try RNN vs LSTM on the adding problem, or clipping off with a large learning rate.")
-ui.show_notices(notices)
 job: training.Job | None = ss.get("train_job")
 busy = job is not None and job.running
+st.title("Training lab")
+if not busy:  # while a race runs, its charts get the screen
+    st.markdown(
+        "Train up to three networks **side by side, on the same data and seed** and watch "
+        "them learn: the loss against what a network without memory can do (dashed), the "
+        "gradient norm before and after clipping, and how far back the gradient reaches. Try "
+        "RNN vs LSTM on the adding problem, or clipping off with a large learning rate.")
+ui.show_notices(notices)
 controls(lab, busy)
-st.button("Train", type="primary", disabled=busy, key="train_go", on_click=panels.on_train)
+if not busy:  # while training, Stop stands in its place
+    st.button("Train", type="primary", key="train_go", on_click=panels.on_train)
 if message := ss.pop("train_message", None):  # why the last Train did not train
     st.error(message)
 server_note(job)

@@ -120,22 +120,32 @@ def loss_figure(runs: list[dict], baseline: float | None, baseline_note: str = "
 
 
 def grad_figure(runs: list[dict], total_steps: int | None = None, height: int = 420) -> dict:
-    """Global gradient norm per step: before clipping (solid) and after (dotted)."""
+    """Global gradient norm per step: before clipping (solid) and after (dotted).
+
+    One legend entry per run and one key for the dotted style, so three runs keep the
+    legend to a row (the hover names each curve in full)."""
     data = []
     for k, run in enumerate(runs):
         x, before = thin(run["before"])
         data.append({"type": "scatter", "mode": "lines", "x": x, "y": positive(before),
-                     "name": f"{run['label']} before", "legendgroup": run["label"],
+                     "name": run["label"], "legendgroup": run["label"],
+                     "hovertemplate": f"{run['label']} before clipping: %{{y:.4g}}<extra></extra>",
                      "line": {"color": run["color"], "width": 2}})
         if run.get("clipped"):
             x, after = thin(run["after"])
             data.append({"type": "scatter", "mode": "lines", "x": x, "y": positive(after),
-                         "name": "after clipping", "legendgroup": run["label"],
-                         "line": {"color": run["color"], "width": 2, "dash": "dot"},
-                         "opacity": 0.8})
+                         "name": f"{run['label']} after clipping", "legendgroup": run["label"],
+                         "showlegend": False, "line": {"color": run["color"], "width": 2,
+                                                       "dash": "dot"}, "opacity": 0.8,
+                         "hovertemplate": f"{run['label']} after clipping: %{{y:.4g}}"
+                                          "<extra></extra>"})
         marker = _blowup_marker(run, _last_finite(run["before"]), k)
         if marker:
             data.append(marker)
+    if any(run.get("clipped") for run in runs):  # the legend's key to the dotted curves
+        data.append({"type": "scatter", "mode": "lines", "x": [None], "y": [None],
+                     "name": "dotted: after clipping", "hoverinfo": "skip",
+                     "line": {"color": BASELINE, "width": 2, "dash": "dot"}})
     xmax = _xmax(runs, "before", total_steps)
     layout = base_layout("Gradient norm ‖∇θ L‖ (log scale)", height=height,
                          xaxis=axis("training step", range=[0, max(xmax - 1, 1)]),

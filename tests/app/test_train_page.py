@@ -4,11 +4,13 @@
 the same ``engine.train.train`` call as live, just awaited so AppTest sees the end.
 """
 
+import time
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import training
+from app import lab_state, training
 from engine.train import TrainConfig, build, save_weights
 from tests.app.charts import figures
 
@@ -58,8 +60,15 @@ def test_short_run_of_two_cells_draws_shared_charts_and_results():
     assert names[:2] == ["RNN", "GRU"] and names[-1].startswith("baseline 0.1667")
     assert len(loss["data"][0]["x"]) == 6
     assert loss["data"][-1]["line"]["dash"] == "dash"
-    grad = _chart(at, "RNN before")
-    assert any(d["name"] == "after clipping" for d in grad["data"])  # clipping on by default
+    grad = _chart(at, "after clipping")  # clipping on by default: solid before, dotted after
+    lines = {d["name"]: d for d in grad["data"]}
+    for label in ("RNN", "GRU"):
+        assert "dash" not in lines[label]["line"] and len(lines[label]["x"]) == 6
+        assert lines[f"{label} after clipping"]["line"]["dash"] == "dot"
+        assert not lines[f"{label} after clipping"]["showlegend"]
+        assert max(lines[f"{label} after clipping"]["y"]) <= 1.0 + 1e-6  # clipped at θ = 1
+    assert [n for n, d in lines.items() if d.get("showlegend", True)] == [
+        "RNN", "GRU", "dotted: after clipping"]  # one legend row for any number of runs
     snap = _chart(at, "(step 5)")  # the last step's ||dL/dh_t|| snapshot, one point per t
     assert len(snap["data"]) == 2 and len(snap["data"][0]["x"]) == 10
     assert at.dataframe and not at.error
@@ -188,3 +197,184 @@ def test_figure_helpers_thin_smooth_and_pick_log_ticks():
     fig = tv.loss_figure([run], 1 / 6)
     assert fig["layout"]["xaxis"]["range"][1] >= 2  # the blow-up step is on the chart
     assert fig["data"][1]["x"] == [2] and "inf at step 2" in fig["data"][1]["text"][0]
+
+
+# --- side by side, Stop, nobody watching, the server's bound, the URL ------------------------
+PAGE = Path(MAIN).parent / "screens" / "train.py"
+
+
+def _live_page(**state) -> AppTest:
+    """The page with a job that trains in the background (the page does not wait)."""
+    at = _page(**state)
+    at.session_state["train_wait"] = False
+    return _train(at)
+
+
+def _loss_lengths(at) -> dict[str, int]:
+    """Points of each run's raw loss trace on the loss chart (the first trace of its name)."""
+    out = {}
+    for trace in _chart(at, "baseline")["data"]:
+        name = trace.get("name") or ""
+        if trace.get("mode") == "lines" and not name.startswith("baseline"):
+            out.setdefault(name, len(trace["x"]))
+    return out
+
+
+def _until_finished(job, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while job.running:
+        assert time.monotonic() < deadline, "the job did not end"
+        time.sleep(0.05)
+
+
+def test_compared_runs_grow_together_and_stop_stops_them_all():
+    at = _live_page(tr_cells=["rnn", "lstm", "gru"], tr_steps=5000)
+    job = at.session_state["train_job"]
+    try:
+        assert at.slider(key="tr_T").disabled  # the setup is locked at once
+        assert not [b for b in at.button if b.key == "train_go"]  # Stop stands in its place
+        deadline = time.monotonic() + 60  # the engine's first snapshot compiles its kernels
+        while not all(r.losses for r in job.runs):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        reads = []
+        for _ in range(2):
+            time.sleep(1.5)
+            at.run()
+            assert not at.exception, [e.message for e in at.exception]
+            reads.append(_loss_lengths(at))
+            assert "Training side by side: RNN" in at.get("progress")[0].proto.text
+        assert set(reads[0]) == {"RNN", "LSTM", "GRU"}
+        assert all(reads[1][k] > reads[0][k] > 0 for k in reads[0]), reads  # every curve grew
+        assert all(r.state == "training" and r.result is None for r in job.runs)  # none done
+        at.button(key="train_stop").click().run()
+    finally:
+        job.request_stop()
+    _until_finished(job)
+    at.run()
+    assert not at.exception
+    stops = [w.value for w in at.warning if "stopped by the user at step" in w.value]
+    assert len(stops) == 3 and {s.split(":")[0] for s in stops} == {"RNN", "LSTM", "GRU"}
+    steps = [len(r.losses) for r in job.runs]
+    assert max(steps) - min(steps) <= 1 and max(steps) < 5000
+    assert not at.button(key="train_go").disabled and not at.slider(key="tr_T").disabled
+
+
+def test_a_job_nobody_watches_stops_with_a_message(monkeypatch):
+    monkeypatch.setattr(training, "UNWATCHED_S", 0.5)
+    at = _live_page(tr_cells=["rnn", "lstm"], tr_steps=5000)
+    job = at.session_state["train_job"]
+    _until_finished(job)  # nobody reruns the page: its fragment stops looking
+    at.run()
+    assert not at.exception
+    notes = [w.value for w in at.warning if "nobody was watching" in w.value]
+    assert len(notes) == 2 and all(n.split(":")[0] in ("RNN", "LSTM") for n in notes)
+    assert all(0 < len(r.losses) < 5000 for r in job.runs)
+
+
+def test_a_full_server_says_why_the_run_waits_then_refuses(monkeypatch):
+    monkeypatch.setattr(training, "MAX_JOBS", 1)
+    other = training.Job(training.variants(
+        TrainConfig(task="adding", seq_len=6, hidden=4, batch=4, steps=5000, clip=1.0),
+        ["rnn", "gru", "lstm"], False))
+    assert training.start(other) is None
+    try:
+        at = _page()
+        assert any("training 3 run(s) for other visitors" in c.value for c in at.caption)
+        at.session_state["train_wait"] = False
+        _train(at)
+        job = at.session_state["train_job"]
+        other.watch()
+        time.sleep(0.5)
+        at.run()
+        assert job.queued and not at.exception
+        assert at.get("progress")[0].proto.text == (
+            "The server is training 3 runs for other visitors; yours starts when one "
+            "finishes.")
+        monkeypatch.setattr(training, "MAX_WAITING", 0)
+        visitor = _page()  # a third visitor: the line is full
+        _train(visitor)
+        assert "train_job" not in visitor.session_state
+        assert visitor.error and "not training now" in visitor.error[0].value
+        other.request_stop()
+        deadline = time.monotonic() + 30
+        while job.queued:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        other.request_stop()
+        job = at.session_state["train_job"] if "train_job" in at.session_state else None
+        if job is not None:
+            job.request_stop()
+            _until_finished(job)
+    assert job.runs[0].state == "done"
+
+
+def test_the_lab_setup_comes_from_the_url_with_notices_for_hostile_values():
+    at = AppTest.from_file(str(PAGE), default_timeout=120)  # as main.py's hook runs it
+    query = {"tr_T": "20", "tr_cells": "gru,rnn", "tr_lr": "0.02", "tr_steps": "abc",
+             "tr_task": "<script>", "tr_seed": "7", "tr_tbptt": "999"}
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.slider(key="tr_T").value == 20
+    assert at.pills(key="tr_cells").value == ["gru", "rnn"]
+    assert at.select_slider(key="tr_lr").value == 0.03
+    assert at.number_input(key="tr_seed").value == 7
+    assert at.number_input(key="tr_steps").value == 1000
+    assert at.selectbox(key="tr_task").value == "adding"
+    warnings = "\n".join(w.value for w in at.warning)
+    for part in ("tr_lr='0.02'", "tr_steps='abc' is not a number", "tr_task='<script>'",
+                 "tr_tbptt='999' is outside 0..200"):
+        assert part in warnings, part
+    s, notices = lab_state.from_state(at.session_state)
+    assert notices == [] and s.to_query() == {"tr_T": "20", "tr_cells": "gru,rnn",
+                                              "tr_lr": "0.03", "tr_seed": "7", "tr_tbptt": "20"}
+    at.run()
+    assert len(at.warning) >= 4  # shown while the view is the link's
+    at.slider(key="tr_T").set_value(25).run()
+    assert not any("tr_" in w.value for w in at.warning)  # moved on: the notices go
+    assert lab_state.from_state(at.session_state)[0].to_query()["tr_T"] == "25"
+
+
+@pytest.mark.skipif("lab_state" not in Path(MAIN).read_text(),
+                    reason="app/main.py does not call app.lab_state yet (issue 13 part 4)")
+def test_the_lab_setup_round_trips_through_main_and_its_url():
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.switch_page("screens/train.py")
+    at.query_params["tr_T"] = "20"
+    at.query_params["tr_cells"] = "gru"
+    at.query_params["tr_hidden"] = "1e9"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.slider(key="tr_T").value == 20 and at.select_slider(key="tr_hidden").value == 128
+    assert any("tr_hidden='1e9'" in w.value for w in at.warning)
+    url = {k: at.query_params[k] for k in at.query_params}
+    assert {k: (v[-1] if isinstance(v, list) else v) for k, v in url.items()
+            if k.startswith("tr_")} == {"tr_T": "20", "tr_cells": "gru", "tr_hidden": "128"}
+
+
+def test_the_page_is_thin():
+    lines = PAGE.read_text().splitlines()
+    assert len(lines) <= 160, len(lines)
+
+
+def test_upload_limits_fit_what_is_uploaded_and_agree_with_the_page():
+    import tomllib
+
+    from app import lab_panels
+    from engine.tasks import MAX_TEXT_CHARS
+
+    config = tomllib.loads((Path(MAIN).parents[1] / ".streamlit" / "config.toml").read_text())
+    server_mb = config["server"]["maxUploadSize"]
+    assert server_mb <= 10  # not Streamlit's 200 MB
+    biggest, _, model = build(TrainConfig(task="adding", seq_len=10, hidden=128, layers=3,
+                                          bidirectional=True, cell="lstm"))
+    weights = len(save_weights(model, biggest))  # the largest the lab's widgets can make
+    limit = lab_panels.UPLOAD_MB * 2**20
+    assert weights < limit <= server_mb * 2**20
+    assert lab_panels.MAX_UPLOAD == 4 * MAX_TEXT_CHARS <= limit  # the text check comes first
+    at = _page(tr_task="chars")
+    shown = {u.proto.label: u.proto.max_upload_size_mb for u in at.file_uploader}
+    assert set(shown.values()) == {lab_panels.UPLOAD_MB} and len(shown) == 2, shown

@@ -1,20 +1,23 @@
-"""The Training lab in real Chromium: a live run draws its curves, Stop ends it early with a
-message, nothing breaks, and nothing leaves the machine."""
+"""The Training lab in real Chromium: compared runs grow side by side, Stop ends them all with
+a message, a full server queues a visitor with a message, a closed tab's runs stop, nothing
+breaks, and nothing leaves the machine."""
 
 from __future__ import annotations
 
+import subprocess
 from urllib.parse import urlparse
 
-from tests.browser.conftest import ARTIFACTS, wait_idle
+import pytest
+
+from tests.browser.conftest import (
+    ARTIFACTS,
+    _free_port,
+    layout_problems,
+    start_server,
+    wait_idle,
+)
 
 LOCAL = {"127.0.0.1", "localhost"}
-LOSS_POINTS = """() => {
-  for (const el of document.querySelectorAll('.js-plotly-plot')) {
-    const d = el.data || [];
-    if (d.some(t => (t.name || '').startsWith('baseline'))) return d[0].x.length;
-  }
-  return 0;
-}"""
 
 
 def _local_only(page) -> None:
@@ -22,37 +25,138 @@ def _local_only(page) -> None:
     assert hosts <= LOCAL, f"requests left the machine: {hosts - LOCAL}"
 
 
-def test_live_run_draws_curves_and_stop_ends_it_early(page):
+RUN_ENDS = """() => {
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    const d = el.data || [];
+    if (!d.some(t => (t.name || '').startsWith('baseline'))) continue;
+    const out = {};
+    for (const t of d) {
+      const name = t.name || '';
+      if (t.mode !== 'lines' || name.startsWith('baseline') || name in out) continue;
+      out[name] = t.x.length ? t.x[t.x.length - 1] : -1;  // the last step drawn
+    }
+    return out;
+  }
+  return {};
+}"""
+
+
+def _race(page, steps: int = 3000) -> None:
+    """Open the lab, set the steps, press Train: the default RNN and LSTM start."""
     page.goto(f"{page.base}/train")
     wait_idle(page)
-    steps = page.get_by_role("spinbutton", name="Steps")
-    steps.fill("3000")  # far more than the test waits for: the run must still be going
-    steps.press("Enter")
-    wait_idle(page)
+    _set_steps(page, steps)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.wait_for_function(f"({LOSS_POINTS})() >= 10", timeout=60_000)
-    first = page.evaluate(LOSS_POINTS)
-    # a later live redraw holds more points: the curve keeps growing while the run goes on
+
+
+def test_compared_runs_grow_side_by_side_and_stop_ends_them_all(page):
+    _race(page)  # far more steps than the test waits for: the runs must still be going
+    page.wait_for_function(f"Object.values(({RUN_ENDS})()).filter(v => v >= 10).length == 2",
+                           timeout=60_000)
+    first = page.evaluate(RUN_ENDS)
+    assert set(first) == {"RNN", "LSTM"}
+    # a later live redraw reaches further on every curve, before either run finishes
     # (polled, since the fragment may be swapping the chart at any single instant)
-    page.wait_for_function(f"({LOSS_POINTS})() > {first}", timeout=30_000)
+    page.wait_for_function(f"""(() => {{ const a = {first}, b = ({RUN_ENDS})();
+        return Object.keys(a).every(k => b[k] > a[k]); }})()""", timeout=30_000)
+    second = page.evaluate(RUN_ENDS)
+    assert all(second[k] > first[k] for k in first) and max(second.values()) < 2999
+    assert abs(second["RNN"] - second["LSTM"]) <= 30  # one step each in turn (thinned)
+    assert page.get_by_role("button", name="Stop").is_visible()  # neither has finished
+    assert page.get_by_text("Training side by side: RNN").count() == 1
     assert page.locator("[data-testid='stException']").count() == 0
     page.get_by_role("button", name="Stop").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "train_live.png"))
 
     page.get_by_role("button", name="Stop").click()
-    page.get_by_text("stopped by the user at step").first.wait_for(timeout=30_000)
+    page.get_by_text("LSTM: stopped by the user at step").wait_for(timeout=30_000)
     wait_idle(page)
     page.wait_for_timeout(500)
-    steps_run = page.evaluate(LOSS_POINTS)
-    assert 10 <= steps_run < 3000
-    assert page.get_by_text("not started: stopped by the user").count() >= 1  # the LSTM
+    ends = page.evaluate(RUN_ENDS)
+    assert all(10 <= v < 3000 for v in ends.values()), ends
+    assert page.get_by_text("RNN: stopped by the user at step").count() == 1  # Stop stops all
+    assert page.get_by_text("not started").count() == 0  # side by side: both had started
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.get_by_role("button", name="Train", exact=True).is_enabled()
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "train_stopped.png"))
-    page.get_by_text("not started: stopped by the user").first.scroll_into_view_if_needed()
+    page.get_by_text("stopped by the user at step").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "train_stopped_results.png"))
     _local_only(page)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1440, 900)])
+def test_a_race_of_three_fits_the_screen(browser, server, size):
+    """While RNN, LSTM and GRU race, the setup folds into one line and the progress, Stop and
+    both live charts are on screen: nothing overlaps or is cut at a chart's edge."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    pg = context.new_page()
+    pg.base = server
+    try:
+        pg.goto(f"{server}/train")
+        wait_idle(pg)
+        pg.get_by_role("button", name="GRU", exact=True).click()
+        wait_idle(pg)
+        _set_steps(pg, 3000)
+        pg.get_by_role("button", name="Train", exact=True).click()
+        pg.wait_for_function(f"Object.values(({RUN_ENDS})()).filter(v => v >= 30).length == 3",
+                             timeout=90_000)
+        pg.get_by_text("Training lab", exact=True).last.scroll_into_view_if_needed()
+        pg.mouse.move(5, 5)  # no hover: Plotly's mode bar stays hidden
+        pg.wait_for_timeout(1200)
+        assert layout_problems(pg) == []
+        assert pg.get_by_text("Setup (locked while training): RNN vs LSTM vs GRU").count() == 1
+        stop = pg.get_by_role("button", name="Stop").bounding_box()
+        charts = pg.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+            .slice(0, 2).map(e => e.getBoundingClientRect().toJSON())""")
+        assert stop["y"] + stop["height"] < size[1]
+        assert len(charts) == 2 and all(c["top"] < size[1] * 0.7 for c in charts), charts
+        assert pg.locator("[data-testid='stException']").count() == 0
+        pg.screenshot(path=str(ARTIFACTS / f"train_race_{size[0]}x{size[1]}.png"))
+        pg.get_by_role("button", name="Stop").click()
+        pg.get_by_text("stopped by the user at step").first.wait_for(timeout=30_000)
+    finally:
+        context.close()
+
+
+@pytest.fixture()
+def small_server(chromium_path, monkeypatch):
+    """A server of its own that trains one job at a time and stops an unwatched one after 4 s
+    (the defaults: 2 jobs, 15 s), so the test needs two tabs and little waiting."""
+    monkeypatch.setenv("UNROLLED_TRAIN_JOBS", "1")
+    monkeypatch.setenv("UNROLLED_UNWATCHED_S", "4")
+    port = _free_port()
+    proc = start_server(port)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_a_full_server_queues_a_visitor_and_a_closed_tab_stops_its_runs(browser, small_server):
+    """One visitor races; a second waits with a message; the first closes their tab, so
+    nobody watches their runs: they stop, and the second visitor's start."""
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 800}) for _ in range(2)]
+    first, second = (c.new_page() for c in contexts)
+    first.base = second.base = small_server
+    try:
+        _race(first, 5000)
+        first.get_by_text("Training side by side: RNN").wait_for(timeout=60_000)
+        _race(second, 5000)
+        second.get_by_text("The server is training 2 runs for other visitors; yours starts "
+                           "when one finishes.").wait_for(timeout=30_000)
+        assert second.locator("[data-testid='stException']").count() == 0
+        second.screenshot(path=str(ARTIFACTS / "train_waiting.png"))
+        contexts[0].close()  # nobody watches the first race any more: it stops
+        second.get_by_text("Training side by side: RNN").wait_for(timeout=60_000)
+        second.get_by_role("button", name="Stop").click()
+        second.get_by_text("stopped by the user at step").first.wait_for(timeout=30_000)
+        assert second.locator("[data-testid='stException']").count() == 0
+    finally:
+        for c in contexts:
+            c.close()
 
 
 def _choose(page, label: str, option: str) -> None:
