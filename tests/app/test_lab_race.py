@@ -6,9 +6,11 @@ clipping at 1; the lab's runner, both runs in turn on one core):
 
 | seed | RNN / baseline | LSTM / baseline | LSTM's mean of 50 below baseline/2 | job |
 |---|---|---|---|---|
-| 0 | 1.37 | 0.004 | step 524 | 14 s CPU, 18-23 s wall |
-| 1 | 1.12 | 0.005 | step 602 | 15 s CPU, 28 s wall |
-| 2 | 0.97 | 0.006 | step 471 | 14 s CPU, 18 s wall |
+| 0 | 1.37 | 0.004 | step 524 (8-12 s in) | 14-16 s CPU, 21-23 s wall |
+| 1 | 1.12 | 0.005 | step 602 (11-20 s in) | 13-15 s CPU, 16-28 s wall |
+| 2 | 0.97 | 0.006 | step 468 (8-11 s in) | 13-14 s CPU, 18-20 s wall |
+
+(wall clock with other work on the machine, load 3-7; the job uses one core.)
 
 The same numbers as ``engine.train.train`` run alone (side by side changes no curve).
 """
