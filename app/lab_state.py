@@ -105,6 +105,14 @@ class LabSettings:
                            seed=self.seed, snapshot_every=max(1, self.steps // 25),
                            text=text if self.task == "chars" else None)
 
+    def summary(self) -> str:
+        """One line that says what the runs are: the locked setup's label while training."""
+        cells = " vs ".join(CELL_LABELS[c] for c in self.cells) or "no cell"
+        clip = "no clipping" if self.clip == "none" else f"clip {self.clip} {self.threshold:g}"
+        return (f"{cells} on the {TASK_LABELS[self.task]}: T = {self.T}, H = {self.hidden}"
+                f"{f' x {self.layers} layers' if self.layers > 1 else ''}, {self.opt} lr "
+                f"{self.lr:g}, batch {self.batch}, {self.steps} steps, seed {self.seed}, {clip}")
+
     @property
     def esn_T(self) -> int:
         return max(self.T, ESN_MIN_T)
