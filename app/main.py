@@ -14,7 +14,7 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app import gc_freeze, sidebar, state, talk  # noqa: E402
+from app import gc_freeze, lab_state, sidebar, state, talk  # noqa: E402
 
 st.set_page_config(page_title="Unrolled: how RNNs work and fail", layout="wide")
 
@@ -28,6 +28,7 @@ PAGES = [
 ]
 page = st.navigation(PAGES, position="sidebar")
 talk.scene_from_url()  # a bare scene link (?scene=8) loads the scene, whatever its path
+lab_state.read_url_once()  # the link's tr_ params become the lab's widgets (first run only)
 goto = talk.pending_page()  # the scene's page, asked for by that link or a tour button
 if goto and goto != f"screens/{page.url_path or 'unroll'}.py":
     # the link's present/vh ride along (the widgets hold them too; the next run rewrites all)
@@ -39,13 +40,14 @@ settings, notices, trained_entry = sidebar.read()
 st.session_state["settings"] = settings
 if st.session_state.get("w_layer", settings.layer) != settings.layer:
     st.session_state["w_layer"] = settings.layer
-state.write_url(settings)
+lab_query = lab_state.query() if page.url_path == "train" else None
+state.write_url(settings, extra=lab_query)
 talk.presenter(settings)
 for note in notices:
     st.warning(note)
 talk.tour_bar(settings)
 if not settings.present and page.url_path == "train":
-    talk.link_box(settings)  # the explore pages draw it beside their title (ui.header)
+    talk.link_box(settings, extra=lab_query)  # explore pages: beside their title (ui.header)
 # The page first, the sidebar's widgets after it: the browser applies a rerun's elements in
 # the order they are sent, so the chart no longer waits behind ~25 unchanged controls
 # (about 35 ms of a slider change). ``finally``: pages end early with st.stop().

@@ -218,11 +218,12 @@ def initial_from_url() -> tuple[Settings, list[str]]:
     return Settings.from_query(st.query_params)
 
 
-def write_url(s: Settings) -> None:
-    """Mirror the settings into the address bar (only when they changed: no extra traffic)."""
+def write_url(s: Settings, extra: dict[str, str] | None = None) -> None:
+    """Mirror the settings (and ``extra`` params: the lab's setup) into the address bar, only
+    when they changed: no extra traffic."""
     import streamlit as st
 
-    want = s.to_query()
+    want = {**s.to_query(), **(extra or {})}
     have = {k: st.query_params[k] for k in st.query_params}
     if have != want:
         st.query_params.from_dict(want)

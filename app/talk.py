@@ -179,19 +179,20 @@ def main_chart_height(s: Settings, default: int) -> int:
     return default
 
 
-def view_link(s: Settings, page_path: str = "") -> str:
-    """An absolute link that reopens exactly this view (every setting, seed included)."""
+def view_link(s: Settings, page_path: str = "", extra: dict | None = None) -> str:
+    """An absolute link that reopens exactly this view (every setting, seed included);
+    ``extra`` params ride along (the Training lab's ``tr_`` setup)."""
     try:
         base = st.context.url or ""
     except Exception:  # noqa: BLE001 - outside a browser session (AppTest) there is no URL
         base = ""
     parts = urlsplit(base or "http://127.0.0.1:8501/")
     path = parts.path if not page_path else "/" + page_path.strip("/")
-    query = {k: v for k, v in s.to_query().items() if k != "vh"}
+    query = {**{k: v for k, v in s.to_query().items() if k != "vh"}, **(extra or {})}
     return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), ""))
 
 
-def link_box(s: Settings) -> None:
+def link_box(s: Settings, extra: dict | None = None) -> None:
     """'Copy link to this view': the URL in a code box, whose copy button does the rest."""
     # drawn only while open (on_change="rerun"): the links change with every setting
     pop = st.popover("Link to this view", key="link-popover", on_change="rerun")
@@ -199,7 +200,7 @@ def link_box(s: Settings) -> None:
         return
     with pop:
         st.caption("Opens exactly this view, seed included. Copy it with the button.")
-        st.code(view_link(s), language=None, wrap_lines=True)
+        st.code(view_link(s, extra=extra), language=None, wrap_lines=True)
         present = replace(s, present=True, vh=0)
         st.caption("The same view in presenter view (big type, no sidebar):")
-        st.code(view_link(present), language=None, wrap_lines=True)
+        st.code(view_link(present, extra=extra), language=None, wrap_lines=True)
