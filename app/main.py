@@ -51,6 +51,7 @@ if not settings.present and page.url_path == "train":
 # The page first, the sidebar's widgets after it: the browser applies a rerun's elements in
 # the order they are sent, so the chart no longer waits behind ~25 unchanged controls
 # (about 35 ms of a slider change). ``finally``: pages end early with st.stop().
+st.session_state.pop("page_text", None)  # ui.header sets this run's page paragraph
 try:
     page.run()
 finally:

@@ -89,7 +89,8 @@ def _live() -> None:
     span = max(r.config.steps for r in job.runs) if job.running else None
     left, right = st.columns(2)
     with left:
-        ui.chart(tv.loss_figure(series, baseline, note, span), key="train_loss")
+        # the race itself: presenter view draws it (and only it), for the showdown scene
+        ui.chart(tv.loss_figure(series, baseline, note, span), key="train_loss", primary=True)
     with right:
         ui.chart(tv.grad_figure(series, span), key="train_grad")
     snaps = [{"label": r.label, "color": r.color, "step": r.snapshot_step,
