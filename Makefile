@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 PORT   ?= 8501
 
-.PHONY: install warm run test lint bench bench-train bench-app bench-room clean
+.PHONY: install warm run test lint bench bench-train bench-app bench-room bench-tour bench-first clean
 
 install: $(STAMP)
 
@@ -43,6 +43,9 @@ bench-room: install
 
 bench-tour: install
 	$(PY) benchmarks/tour_showdown.py
+
+bench-first: install
+	$(PY) benchmarks/first_chart.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
