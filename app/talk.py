@@ -25,6 +25,10 @@ PRESENTER_CHROME_PX = 160  # title, tour bar and margins above the chart in pres
 # Arrow keys press the tour's Previous/Next buttons; keys typed into inputs or sliders are
 # left alone. Guarded so reruns don't stack listeners.
 KEYS_JS = """
+<style>
+.st-key-tour-bar [data-testid="stMarkdownContainer"] p { font-size: 0.95rem; line-height: 1.45;
+  margin-bottom: 0; }
+</style>
 <script>
 (() => {
   const doc = window.document;
@@ -145,22 +149,33 @@ def tour_bar(s: Settings) -> None:
     if sc is None:
         return
     n = len(tour.SCENES)
-    with st.container(border=True):
-        left, mid, right = st.columns([1.5, 7, 1.5], vertical_alignment="center")
-        left.button("◀ Previous", key="tour-prev", on_click=apply_scene, args=(s.scene - 1,),
-                    disabled=s.scene <= 1, use_container_width=True)
-        if s.present:  # one line: the chart gets the room, the speaker tells the story
+    if s.present:  # one line: the chart gets the room, the speaker tells the story
+        with st.container(border=True):
+            left, mid, right = st.columns([1.5, 7, 1.5], vertical_alignment="center")
+            _tour_button(left, s, -1)
             mid.markdown(f"**{s.scene}/{n} {sc.title}.** *Look at:* {sc.look_at}")
-        else:
-            mid.markdown(f"**Scene {s.scene} of {n}: {sc.title}.** {sc.caption}  \n"
-                         f"*Look at:* {sc.look_at}")
-        if s.scene < n:
-            right.button("Next ▶", key="tour-next", on_click=apply_scene,
-                         args=(s.scene + 1,), use_container_width=True)
-        else:
-            right.button("End tour", key="tour-next", on_click=end_tour,
-                         use_container_width=True)
+            _tour_button(right, s, +1)
+    else:  # the title and buttons in one row, the text under them across the full width
+        with st.container(border=True, key="tour-bar", gap="small"):
+            with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+                st.markdown(f"**Scene {s.scene} of {n}: {sc.title}.**", width="stretch")
+                _tour_button(st, s, -1)
+                _tour_button(st, s, +1)
+            st.markdown(f"{sc.caption} *Look at:* {sc.look_at}")
     st.html(KEYS_JS, unsafe_allow_javascript=True)
+
+
+def _tour_button(where, s: Settings, step: int) -> None:
+    """Previous (``step`` -1) or Next / End tour (+1), in ``where`` (a column or ``st``)."""
+    width = "stretch" if s.present else "content"
+    if step < 0:
+        where.button("◀ Previous", key="tour-prev", on_click=apply_scene,
+                     args=(s.scene - 1,), disabled=s.scene <= 1, width=width)
+    elif s.scene < len(tour.SCENES):
+        where.button("Next ▶", key="tour-next", on_click=apply_scene, args=(s.scene + 1,),
+                     width=width)
+    else:
+        where.button("End tour", key="tour-next", on_click=end_tour, width=width)
 
 
 def presenter(s: Settings) -> None:
