@@ -8,7 +8,7 @@
     grads.hidden_norm  # (layers, directions, T): ||dL/dh_t||
 """
 
-from . import diagnostics
+from . import diagnostics, scan
 from .activations import ACTIVATIONS
 from .cells import CELLS
 from .clipping import Clipped, clip_by_norm, clip_by_value, global_norm
@@ -20,5 +20,5 @@ keep_freed_memory()
 
 __all__ = [
     "ACTIVATIONS", "CELLS", "INITS", "Clipped", "Gradients", "Network", "PassTrace", "Trace",
-    "clip_by_norm", "clip_by_value", "diagnostics", "global_norm", "truncation_blocks",
+    "clip_by_norm", "clip_by_value", "diagnostics", "global_norm", "scan", "truncation_blocks",
 ]
