@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import scan
 from .activations import Activation, get_activation, sigmoid
 
 
@@ -65,6 +66,7 @@ class Cell:
     acc_names: tuple[str, ...] = ("a",)
     has_cell_state = False
     uses_activation = True
+    diagonal = False  # h_t depends on h_{t-1} elementwise only (no W_hh): a scan computes it
 
     def __init__(self, hidden_size: int, activation: str = "tanh"):
         self.H = hidden_size
@@ -382,8 +384,58 @@ class GRUCell(Cell):
         return grads
 
 
+class MinGRUCell(Cell):
+    """minGRU (Feng et al. 2024, "Were RNNs All We Needed?"): the gate and the candidate
+    see the input only, so the recurrence is linear and diagonal in h.
+
+    z_t = sig(W_z x_t + b_z),  h~_t = W_h x_t + b_h,  h_t = (1 - z_t) * h_{t-1} + z_t * h~_t
+
+    (z weighs the *new* candidate, the reverse of torch's GRU, where z keeps h_{t-1}).
+    W_ih stacks the blocks z, h~; there is no W_hh: dh_t/dh_{t-1} = diag(1 - z_t) exactly,
+    so the gradient can only shrink going back. The forward pass is a parallel scan over
+    the pairs (1 - z_t, z_t * h~_t) (engine.scan).
+    """
+
+    name = "mingru"
+    blocks = 2
+    gate_names = ("z", "htilde")
+    pre_names = gate_names
+    uses_activation = False
+    diagonal = True
+
+    def __init__(self, hidden_size: int, activation: str = "tanh"):
+        super().__init__(hidden_size, "tanh")
+
+    def param_shapes(self, input_size):
+        return {"w_ih": (2 * self.H, input_size), "b_ih": (2 * self.H,)}
+
+    def forward(self, x, p, h0, c0=None):
+        H = self.H
+        proj = _project(x, p["w_ih"], p["b_ih"])
+        z = sigmoid(proj[..., :H])
+        htilde = proj[..., H:]
+        h, _ = scan.scan(1.0 - z, z * htilde, h0)
+        return {"x": x, "h0": h0, "h": h, "state": h, "out": h,
+                "pre": {"z": proj[..., :H], "htilde": htilde},
+                "gates": {"z": z, "htilde": htilde}}
+
+    def prepare(self, rec, p):
+        z, htilde = rec["gates"]["z"], rec["gates"]["htilde"]
+        rec["Kz"] = (htilde - _prev(rec["h0"], rec["h"])) * z * (1.0 - z)  # dh -> d(pre z)
+
+    def step(self, rec, p, t, dh, dc=None, out=None):
+        z = rec["gates"]["z"][t]
+        da_z = dh * rec["Kz"][t]
+        da_htilde = dh * z
+        da = np.concatenate((da_z, da_htilde), axis=-1, out=_slot(out, 0))
+        return (da,), dh * (1.0 - z), None, None
+
+    def param_grads(self, rec, p, acc):
+        return self._input_grads(rec, p, acc["a"])
+
+
 CELLS: dict[str, type[Cell]] = {
-    c.name: c for c in (RNNCell, LSTMCell, GRUCell, JordanCell, IndRNNCell)
+    c.name: c for c in (RNNCell, LSTMCell, GRUCell, JordanCell, IndRNNCell, MinGRUCell)
 }
 
 

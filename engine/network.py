@@ -187,6 +187,8 @@ class Network:
         self.activation = activation if self.cell.uses_activation else "tanh"
         if init not in INITS:
             raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
+        if spectral_radius is not None and "w_hh" not in self.cell.param_shapes(1):
+            raise ValueError(f"the {cell} cell has no W_hh whose spectral radius could be set")
         gain = limits.check_positive("gain", gain)
         rng = np.random.default_rng(limits.check_int("seed", seed, 0, 2**32 - 1))
         self.params: dict[str, np.ndarray] = {}

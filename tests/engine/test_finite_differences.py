@@ -33,6 +33,8 @@ CASES = [
     ("lstm", "tanh", 2, True),
     ("gru", "tanh", 1, True),
     ("gru", "tanh", 2, False),
+    ("mingru", "tanh", 1, False),
+    ("mingru", "tanh", 2, True),
 ]
 STEP = 3e-4
 TOL = 1e-7  # of the tensor's largest |gradient|; measured worst 3e-9 (Jordan sigmoid, dL/dx)
