@@ -24,8 +24,9 @@ INT_RANGES = {"hidden": (1, 256), "layers": (1, 4), "T": (1, 1000), "seed": (0, 
               "truncate": (0, 1000), "layer": (0, 3), "scene": (0, 11), "vh": (0, 4000)}
 FLOAT_RANGES = {"gain": (0.01, 10.0), "radius": (0.0, 10.0), "threshold": (0.001, 1e6)}
 RADIUS_MIN = 0.01  # the smallest spectral radius the slider offers (0 = not rescaled)
-# the engine's cells the pages draw (minGRU is in the engine only until they do: issue 14)
-APP_CELLS = tuple(c for c in CELLS if c != "mingru")
+# the engine's cells the pages draw (minGRU and minLSTM are in the engine only until they
+# do: issue 14)
+APP_CELLS = tuple(c for c in CELLS if c not in ("mingru", "minlstm"))
 CHOICES = {"cell": APP_CELLS, "act": tuple(ACTIVATIONS), "init": tuple(INITS),
            "signal": SIGNALS, "encoding": ENCODINGS, "loss": LOSS_WHERE, "clip": CLIPS,
            "arch": ARCHS}

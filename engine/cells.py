@@ -434,8 +434,55 @@ class MinGRUCell(Cell):
         return self._input_grads(rec, p, acc["a"])
 
 
+class MinLSTMCell(MinGRUCell):
+    """minLSTM (Feng et al. 2024): an LSTM's forget and input gates from the input only,
+    normalised to sum to one; no output gate, no separate cell state.
+
+    f_t = sig(W_f x_t + b_f),  i_t = sig(W_i x_t + b_i),  h~_t = W_h x_t + b_h,
+    f'_t = f_t / (f_t + i_t),  i'_t = i_t / (f_t + i_t),  h_t = f'_t * h_{t-1} + i'_t * h~_t
+
+    W_ih stacks the blocks f, i, h~. dh_t/dh_{t-1} = diag(f'_t). The gates the pages show
+    are f' and i' (what multiplies), ``gates["f_prime"]`` and ``gates["i_prime"]``.
+    """
+
+    name = "minlstm"
+    blocks = 3
+    gate_names = ("f", "i", "htilde")
+    pre_names = gate_names
+
+    def param_shapes(self, input_size):
+        return {"w_ih": (3 * self.H, input_size), "b_ih": (3 * self.H,)}
+
+    def forward(self, x, p, h0, c0=None):
+        H = self.H
+        proj = _project(x, p["w_ih"], p["b_ih"])
+        f = sigmoid(proj[..., :H])
+        i = sigmoid(proj[..., H:2 * H])
+        htilde = proj[..., 2 * H:]
+        f_prime = f / (f + i)
+        i_prime = i / (f + i)
+        h, _ = scan.scan(f_prime, i_prime * htilde, h0)
+        pres = {"f": proj[..., :H], "i": proj[..., H:2 * H], "htilde": htilde}
+        gates = {"f": f, "i": i, "htilde": htilde, "f_prime": f_prime, "i_prime": i_prime}
+        return {"x": x, "h0": h0, "h": h, "state": h, "out": h, "pre": pres, "gates": gates}
+
+    def prepare(self, rec, p):
+        g = rec["gates"]
+        f, i = g["f"], g["i"]
+        gap = (_prev(rec["h0"], rec["h"]) - g["htilde"]) / (f + i) ** 2  # dh -> d f' / (f+i)^2
+        rec["Kf"] = gap * i * f * (1.0 - f)  # dh -> d(pre f)
+        rec["Ki"] = -gap * f * i * (1.0 - i)  # dh -> d(pre i)
+
+    def step(self, rec, p, t, dh, dc=None, out=None):
+        g = rec["gates"]
+        da = np.concatenate((dh * rec["Kf"][t], dh * rec["Ki"][t], dh * g["i_prime"][t]),
+                            axis=-1, out=_slot(out, 0))
+        return (da,), dh * g["f_prime"][t], None, None
+
+
 CELLS: dict[str, type[Cell]] = {
-    c.name: c for c in (RNNCell, LSTMCell, GRUCell, JordanCell, IndRNNCell, MinGRUCell)
+    c.name: c for c in (RNNCell, LSTMCell, GRUCell, JordanCell, IndRNNCell, MinGRUCell,
+                        MinLSTMCell)
 }
 
 

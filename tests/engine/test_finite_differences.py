@@ -35,6 +35,8 @@ CASES = [
     ("gru", "tanh", 2, False),
     ("mingru", "tanh", 1, False),
     ("mingru", "tanh", 2, True),
+    ("minlstm", "tanh", 1, True),
+    ("minlstm", "tanh", 2, False),
 ]
 STEP = 3e-4
 TOL = 1e-7  # of the tensor's largest |gradient|; measured worst 3e-9 (Jordan sigmoid, dL/dx)
