@@ -12,6 +12,7 @@ import streamlit as st
 
 from app import trained, training, ui
 from app.lab_state import ESN_SIZES, TASK_LABELS, LabSettings, from_state
+from app.state import GATED
 from app.views import train as tv
 from engine.esn import fit_esn
 from engine.tasks import MAX_TEXT_CHARS, make_task, text_task
@@ -84,7 +85,7 @@ def _inspect(label: str, cfg: TrainConfig, model) -> None:
                                              cfg.seed, x, label))
     st.session_state["w_weights"] = token  # the sidebar reads it; the URL carries it
     query = {**ui.settings().to_query(), "weights": token}
-    st.switch_page("screens/gates.py" if cfg.cell in ("lstm", "gru") else "screens/hidden.py",
+    st.switch_page("screens/gates.py" if cfg.cell in GATED else "screens/hidden.py",
                    query_params=query)
 
 
@@ -112,7 +113,7 @@ def weights_panel(held: list, cfg: TrainConfig) -> None:
         c = st.columns([2, 1.7, 1.1])
         c[0].markdown(f"**{label}** on {TASK_LABELS[mcfg.task]}, T\u00a0=\u00a0"
                       f"{mcfg.seq_len}, H\u00a0=\u00a0{mcfg.hidden}")
-        page = "Gates" if mcfg.cell in ("lstm", "gru") else "Hidden state"
+        page = "Gates" if mcfg.cell in GATED else "Hidden state"
         if c[1].button(f"Inspect → {page}", key=f"inspect_{i}",
                        help=f"Open the {page} page with these trained weights."):
             _inspect(label, mcfg, model)

@@ -13,7 +13,9 @@ import streamlit as st
 from app import trained
 from app.state import (
     CHOICES,
+    DIAGONAL,
     FLOAT_RANGES,
+    GATED,
     INT_RANGES,
     RADIUS_MIN,
     Settings,
@@ -22,7 +24,7 @@ from app.state import (
 
 PAGE_KEYS = ("w_arch", "w_layer", "w_units")  # widgets that live on pages, kept across pages
 CELL_LABELS = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU", "jordan": "Jordan RNN",
-               "indrnn": "IndRNN"}
+               "indrnn": "IndRNN", "mingru": "minGRU", "minlstm": "minLSTM"}
 SIGNAL_LABELS = {"sine": "sine", "noise": "noise", "impulse": "impulse", "step": "step",
                  "sum": "running sum 1+1+1", "text": "typed text",
                  "sequence": "typed or uploaded sequence"}
@@ -117,9 +119,10 @@ def draw(entry: trained.Trained | None) -> None:
         sb.button("Clear trained weights", key="w_clear_weights", on_click=_clear_weights)
     sb.selectbox("Cell", CHOICES["cell"], key="w_cell", format_func=CELL_LABELS.get,
                  disabled=fixed)
-    gated = ss["w_cell"] in ("lstm", "gru")
+    gated = ss["w_cell"] in GATED
     sb.selectbox("Activation φ", CHOICES["act"], key="w_act", disabled=gated or fixed,
-                 help="LSTM and GRU fix their own: sigmoid gates, tanh candidates.")
+                 help="Gated cells fix their own: sigmoid gates; tanh candidates (LSTM, "
+                      "GRU) or linear ones (minGRU, minLSTM).")
     sb.slider("Hidden size H", *INT_RANGES["hidden"], key="w_hidden", disabled=fixed)
     sb.slider("Layers", *INT_RANGES["layers"], key="w_layers", disabled=fixed)
     sb.toggle("Bidirectional", key="w_bidir", disabled=fixed)
@@ -132,7 +135,9 @@ def draw(entry: trained.Trained | None) -> None:
         sb.slider("Gain g", *FLOAT_RANGES["gain"], step=0.01, key="w_gain", disabled=fixed)
     else:
         sb.slider("Spectral radius ρ of W_hh", RADIUS_MIN, FLOAT_RANGES["radius"][1], step=0.01,
-                  key="w_radius", disabled=fixed)
+                  key="w_radius", disabled=fixed or ss["w_cell"] in DIAGONAL,
+                  help="minGRU and minLSTM have no W_hh: nothing to rescale."
+                  if ss["w_cell"] in DIAGONAL else None)
     sb.number_input("Seed", *INT_RANGES["seed"], step=1, key="w_seed", disabled=fixed)
 
     sb.markdown("### Input and loss")

@@ -13,7 +13,14 @@ from dataclasses import dataclass, fields, replace
 from engine import ACTIVATIONS, CELLS, INITS
 from engine.signals import ENCODINGS, LOSS_WHERE, SIGNALS
 
-GATED = ("lstm", "gru")
+GATED = tuple(name for name, cell in CELLS.items() if cell.gate_names)
+DIAGONAL = tuple(name for name, cell in CELLS.items() if cell.diagonal)  # no W_hh
+SHORT_NAMES = {"jordan": "Jordan", "indrnn": "IndRNN", "mingru": "minGRU", "minlstm": "minLSTM"}
+
+
+def cell_name(cell: str) -> str:
+    """A cell's short name in titles and legends: RNN, LSTM, GRU, Jordan, IndRNN, minGRU."""
+    return SHORT_NAMES.get(cell, cell.upper())
 ARCHS = ("one-to-one", "one-to-many", "many-to-one", "many-to-many")
 CLIPS = ("none", "norm", "value")
 MAX_TEXT = 500  # characters of typed text that travel in the URL
@@ -24,10 +31,7 @@ INT_RANGES = {"hidden": (1, 256), "layers": (1, 4), "T": (1, 1000), "seed": (0, 
               "truncate": (0, 1000), "layer": (0, 3), "scene": (0, 11), "vh": (0, 4000)}
 FLOAT_RANGES = {"gain": (0.01, 10.0), "radius": (0.0, 10.0), "threshold": (0.001, 1e6)}
 RADIUS_MIN = 0.01  # the smallest spectral radius the slider offers (0 = not rescaled)
-# the engine's cells the pages draw (minGRU and minLSTM are in the engine only until they
-# do: issue 14)
-APP_CELLS = tuple(c for c in CELLS if c not in ("mingru", "minlstm"))
-CHOICES = {"cell": APP_CELLS, "act": tuple(ACTIVATIONS), "init": tuple(INITS),
+CHOICES = {"cell": tuple(CELLS), "act": tuple(ACTIVATIONS), "init": tuple(INITS),
            "signal": SIGNALS, "encoding": ENCODINGS, "loss": LOSS_WHERE, "clip": CLIPS,
            "arch": ARCHS}
 TEXT_LIMITS = {"text": MAX_TEXT, "seq": MAX_SEQ, "units": 60, "weights": 32}
@@ -77,7 +81,8 @@ class Settings:
 
     @property
     def spectral_radius(self) -> float | None:
-        return self.radius if self.radius > 0 else None
+        """The radius W_hh is rescaled to; None where it is not (0) or there is no W_hh."""
+        return self.radius if self.radius > 0 and self.cell not in DIAGONAL else None
 
     @property
     def window(self) -> int | None:

@@ -39,6 +39,13 @@ EQUATIONS = {
             r"z_t &= \sigma(W_{iz} x_t + W_{hz} h_{t-1} + b_z)",
             r"n_t &= \tanh(W_{in} x_t + b_{in} \\ &\qquad + r_t \odot (W_{hn} h_{t-1} + b_{hn}))",
             r"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}"],
+    "mingru": [r"z_t &= \sigma(W_z x_t + b_z)",
+               r"\tilde h_t &= W_h x_t + b_h",
+               r"h_t &= (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t"],
+    "minlstm": [r"f_t &= \sigma(W_f x_t + b_f), \quad i_t = \sigma(W_i x_t + b_i)",
+                r"\tilde h_t &= W_h x_t + b_h",
+                r"f'_t &= \frac{f_t}{f_t + i_t}, \quad i'_t = \frac{i_t}{f_t + i_t}",
+                r"h_t &= f'_t \odot h_{t-1} + i'_t \odot \tilde h_t"],
 }
 
 

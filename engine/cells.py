@@ -67,6 +67,7 @@ class Cell:
     has_cell_state = False
     uses_activation = True
     diagonal = False  # h_t depends on h_{t-1} elementwise only (no W_hh): a scan computes it
+    shown_gates: tuple[str, ...] | None = None  # the gates a page draws (None: gate_names)
 
     def __init__(self, hidden_size: int, activation: str = "tanh"):
         self.H = hidden_size
@@ -433,6 +434,11 @@ class MinGRUCell(Cell):
     def param_grads(self, rec, p, acc):
         return self._input_grads(rec, p, acc["a"])
 
+    @staticmethod
+    def carry(gates: dict) -> np.ndarray:
+        """a_t in h_t = a_t * h_{t-1} + b_t: what multiplies the state each step."""
+        return 1.0 - gates["z"]
+
 
 class MinLSTMCell(MinGRUCell):
     """minLSTM (Feng et al. 2024): an LSTM's forget and input gates from the input only,
@@ -449,6 +455,7 @@ class MinLSTMCell(MinGRUCell):
     blocks = 3
     gate_names = ("f", "i", "htilde")
     pre_names = gate_names
+    shown_gates = ("f_prime", "i_prime", "htilde")  # what multiplies h_{t-1} and h~_t
 
     def param_shapes(self, input_size):
         return {"w_ih": (3 * self.H, input_size), "b_ih": (3 * self.H,)}
@@ -472,6 +479,10 @@ class MinLSTMCell(MinGRUCell):
         gap = (_prev(rec["h0"], rec["h"]) - g["htilde"]) / (f + i) ** 2  # dh -> d f' / (f+i)^2
         rec["Kf"] = gap * i * f * (1.0 - f)  # dh -> d(pre f)
         rec["Ki"] = -gap * f * i * (1.0 - i)  # dh -> d(pre i)
+
+    @staticmethod
+    def carry(gates: dict) -> np.ndarray:
+        return gates["f_prime"]
 
     def step(self, rec, p, t, dh, dc=None, out=None):
         g = rec["gates"]

@@ -27,14 +27,29 @@ def _check_pass(net: Network, layer: int, direction: int) -> None:
 
 
 def recurrent_blocks(net: Network, layer: int = 0, direction: int = 0) -> dict[str, np.ndarray]:
-    """The (H, H) recurrent matrix of every gate (IndRNN: diag(u))."""
+    """The (H, H) recurrent matrix of every gate (IndRNN: diag(u)); none for the diagonal
+    cells (minGRU, minLSTM), whose step to step Jacobian is their carry (``diagonal_carry``)."""
     _check_pass(net, layer, direction)
+    if net.cell.diagonal:
+        return {}
     w = net.params[net.key("w_hh", layer, direction)]
     H = net.hidden_size
     if w.ndim == 1:
         return {"h": np.diag(w)}
     names = net.cell.gate_names or ("h",)
     return {n: w[k * H:(k + 1) * H] for k, n in enumerate(names)}
+
+
+def diagonal_carry(trace: Trace, layer: int = 0, direction: int = 0) -> np.ndarray:
+    """a_t of a diagonal cell, h_t = a_t * h_{t-1} + b_t, time order, (T, B, H): minGRU's
+    1 - z_t, minLSTM's f'_t. dh_t/dh_{t-1} = diag(a_t) exactly, so ||dh_T/dh_t|| is the
+    largest channel's product of a over (t, T] (no bound needed), and each channel's
+    Lyapunov exponent is the mean of log|a_t|."""
+    net = trace.network
+    _check_pass(net, layer, direction)
+    if not net.cell.diagonal:
+        raise ValueError(f"the {net.cell.name} cell is not diagonal: its Jacobian is a matrix")
+    return net.cell.carry(trace.pass_trace(layer, direction).gates)
 
 
 def singular_values(w: np.ndarray) -> np.ndarray:
@@ -273,9 +288,10 @@ def pascanu_factors(net: Network, layer: int = 0, direction: int = 0):
 
     Elman and IndRNN: gamma = max|phi'|, sigma = sigma_max(W_hh) (IndRNN: max |u|). Jordan:
     y_t = phi(W_ho phi(W_hh y_{t-1} + ...)), so gamma^2 and sigma_max(W_ho) sigma_max(W_hh).
-    The LSTM and GRU have no such bound: their gates multiply the path.
+    Gated cells have no such bound: their gates multiply the path (LSTM, GRU), or the path
+    is known exactly (minGRU, minLSTM: ``diagonal_carry``).
     """
-    if net.cell.name in ("lstm", "gru"):
+    if net.cell.gate_names:
         return None
     gamma = activation_gamma(net.activation)
     sigma = float(singular_values(recurrent_blocks(net, layer, direction)["h"])[0])

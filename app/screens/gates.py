@@ -9,21 +9,35 @@ import numpy as np
 import streamlit as st
 
 from app import compute, ui
+from app.state import DIAGONAL, GATED, cell_name
 from app.views import gates as gv
-from engine import diagnostics
+from engine import CELLS, diagnostics
 
 SHUT = 0.05  # a slope below 5% of its largest possible value passes almost no gradient
 
 s = ui.settings()
-gated = s.cell in ("lstm", "gru")
+gated = s.cell in GATED
+cell = CELLS[s.cell]
+DIAGONAL_TEXT = {
+    "mingru": "minGRU's update gate $z_t$ sees the input alone, not $h_{t-1}$: each step the "
+              "state is kept by $1 - z_t$ and the candidate $\\tilde h_t$ (linear in $x_t$) "
+              "written by $z_t$, channel by channel. That makes the Jacobian "
+              "$\\mathrm{diag}(1 - z_t)$ exactly and the whole sequence one parallel scan.",
+    "minlstm": "minLSTM's forget and input gates see the input alone and are normalised to "
+               "shares that sum to one, $f'_t + i'_t = 1$: the state is kept by $f'_t$ and "
+               "the candidate $\\tilde h_t$ (linear in $x_t$) written by $i'_t$. There is no "
+               "output gate and no separate cell state; the Jacobian is "
+               "$\\mathrm{diag}(f'_t)$ exactly.",
+}
 ui.header(
     "Gates",
+    DIAGONAL_TEXT[s.cell] if s.cell in DIAGONAL else
     "Gated cells learn when to remember. Each gate is a number between 0 (shut) and 1 "
     "(open) per unit and step: the LSTM's forget gate $f_t$ keeps the cell state $c_t$, "
     "its input gate $i_t$ writes to it; the GRU's update gate $z_t$ blends old and new. "
     "A gate stuck near 0 or 1 is saturated: it barely passes gradient to its weights."
     if gated else
-    f"The {s.cell.upper()} cell has no gates: its state is overwritten at every step "
+    f"The {cell_name(s.cell)} cell has no gates: its state is overwritten at every step "
     "through φ. What plays a gate's part is the slope $\\varphi'(a_t)$: the Jacobian is "
     "$J_t = \\mathrm{diag}(\\varphi'(a_t))\\,W_{hh}$, so where the slope is near 0 (a "
     "saturated tanh, a dead ReLU) the unit passes no gradient, like a shut gate. Below, an "
@@ -39,17 +53,18 @@ if run is not None:
     pv = run.passes[layer][0]
     direction = ", forward direction" if s.bidir else ""
     if gated:
-        panels = dict(pv.gates)
+        panels = {g: pv.gates[g] for g in cell.shown_gates or cell.gate_names}
+        gates = {g: v for g, v in panels.items() if g in gv.SIGMOID_GATES}
         if pv.c is not None:
             panels["c"] = pv.c
-        shown = [(g, v) for g, v in pv.gates.items() if g in gv.SIGMOID_GATES]
+        shown = list(gates.items())
         ranges, title = {}, f"Gates of layer {layer}{direction}"
     else:
         panels = {f"φ'{k}": v for k, v in pv.slopes.items()}
         panels.update({"h": pv.h} if pv.y is None else {"h": pv.h, "y": pv.y})
         shown = [(k, v / run.gamma) for k, v in panels.items() if k.startswith("φ'")]
         ranges = {k: (0.0, run.gamma) for k in panels if k.startswith("φ'")}
-        title = f"What gates the {s.cell.upper()}: the slope φ'(a_t), layer {layer}{direction}"
+        title = f"What gates the {cell_name(s.cell)}: the slope φ'(a_t), layer {layer}{direction}"
     if not ui.presenting():
         row = st.container(horizontal=True, gap="medium")
         for name, values in shown:
@@ -65,7 +80,7 @@ if run is not None:
                                 "almost no gradient back through this step.")
     ui.chart(gv.gates_figure(panels, title=title, ranges=ranges), key="gates", primary=True)
     if gated:
-        ui.chart(gv.saturation_figure(pv.gates), key="gate_saturation")
+        ui.chart(gv.saturation_figure(gates), key="gate_saturation")
     else:
         fresh = replace(s.physics(), weights="")  # freshly built cells, not a trained one
         lstm = ui.run_engine(compute.cached_simulate, replace(fresh, cell="lstm"))

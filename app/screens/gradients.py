@@ -7,8 +7,10 @@ import math
 import streamlit as st
 
 from app import compute, ui
+from app.sidebar import CELL_LABELS
+from app.state import DIAGONAL
 from app.views import gradients as gv
-from engine import diagnostics
+from engine import CELLS, diagnostics
 
 # What Pascanu's gamma * sigma_max is for each cell whose Jacobian it bounds: its label and
 # its LaTeX (the Jordan cell's state y passes through W_ho and W_hh, each with a phi').
@@ -18,6 +20,8 @@ FACTORS = {
     "jordan": ("γ² · σ_max(W_ho) · σ_max(W_hh)",
                r"\gamma^2\,\sigma_{\max}(W_{ho})\,\sigma_{\max}(W_{hh})"),
 }
+# the diagonal cells' carry a_t (h_t = a_t h_{t-1} + b_t): their Jacobian is diag(a_t)
+CARRY = {"mingru": ("1 − z_t", r"(1 - z_s)_j"), "minlstm": ("f'_t", r"f'_{s,j}")}
 
 
 def _num(v: float) -> str:
@@ -31,6 +35,9 @@ def _equations(cell: str, h: str) -> tuple:
     """BPTT's recursion, and the two bounds where the cell has them."""
     lines = [rf"\frac{{\partial L}}{{\partial {h}_t}} = e_t + J_{{t+1}}^{{\top}} "
              rf"\frac{{\partial L}}{{\partial {h}_{{t+1}}}}"]
+    if cell in CARRY:
+        lines += [rf"\left\|\frac{{\partial {h}_{{T-1}}}}{{\partial {h}_t}}\right\| = "
+                  rf"\max_j \prod_{{s=t+1}}^{{T-1}} {CARRY[cell][1]}"]
     if cell in FACTORS:
         q = rf"\left({FACTORS[cell][1]}\right)"
         lines += [rf"\left\|\frac{{\partial {h}_{{T-1}}}}{{\partial {h}_t}}\right\| \le "
@@ -81,11 +88,19 @@ if run is not None:
                         f"log‖∂ℓ_(T-1)/∂{h}_t‖ against steps back, the last step's loss alone "
                         "(engine.diagnostics.gradient_decay_rate): below 1 the gradient "
                         "vanishes walking back, above 1 it explodes.")
-        factor_label = FACTORS.get(s.cell, ("γ · σ_max",))[0]
-        row.metric(factor_label, "n/a" if b is None else f"{b[0] * b[1]:.3g}",
-                   help="Pascanu's bound on the Jacobian product is (γσ)^k: below 1 it proves "
-                        "vanishing; above 1 it proves nothing. Not defined for gated cells "
-                        "(LSTM, GRU), whose gates multiply the path.")
+        if s.cell in DIAGONAL:
+            carry = CELLS[s.cell].carry(run.passes[layer][0].gates)
+            row.metric(f"largest {CARRY[s.cell][0]}", f"{float(carry.max()):.3g}",
+                       help=f"The Jacobian of one step is diag({CARRY[s.cell][0]}) exactly: "
+                            "walking back, each channel's gradient is multiplied by its "
+                            f"{CARRY[s.cell][0]}, all below this largest one (and below 1), "
+                            "so it can only shrink.")
+        else:
+            factor_label = FACTORS.get(s.cell, ("γ · σ_max",))[0]
+            row.metric(factor_label, "n/a" if b is None else f"{b[0] * b[1]:.3g}",
+                       help="Pascanu's bound on the Jacobian product is (γσ)^k: below 1 it "
+                            "proves vanishing; above 1 it proves nothing. Not defined for "
+                            "gated cells (LSTM, GRU), whose gates multiply the path.")
         clipped = None if s.clip == "none" else f"→ {_num(run.norm_after)} after clipping"
         row.metric("Gradient norm", _num(run.norm_before), delta=clipped, delta_color="off",
                    delta_arrow="off",
@@ -96,7 +111,11 @@ if run is not None:
     ui.chart(gv.gradient_figure(run, layer, s.loss, h), key="grad_norms", primary=True)
     if ui.presenting():
         st.stop()
-    if b is None:
+    if s.cell in DIAGONAL:
+        st.caption(f"No bound is needed: the Jacobian of one step is diag({CARRY[s.cell][0]}) "
+                   f"exactly, so ‖∂{h}_(T-1)/∂{h}_t‖ in the Jacobian chart below is the "
+                   "largest channel's product of it, not an estimate.")
+    elif b is None:
         st.caption("No bound is drawn: LSTM and GRU add gated paths (c_t, z_t) that "
                    "Pascanu's (γσ)^k does not cover.")
     elif not gv.single_entry(run, layer):
@@ -124,8 +143,13 @@ if run is not None:
             ui.chart(gv.compare_figure(compared), key="grad_compare")
     left, right = st.columns(2)
     with left:
-        ui.chart(gv.singular_figure(run.singular[layer],
-                                    run.gamma if s.cell in ("rnn", "indrnn") else None,
-                                    s.cell), key="grad_singular")
+        if run.singular[layer]:
+            ui.chart(gv.singular_figure(run.singular[layer],
+                                        run.gamma if s.cell in ("rnn", "indrnn") else None,
+                                        s.cell), key="grad_singular")
+        else:
+            st.caption(f"The {CELL_LABELS[s.cell]} cell has no W_hh, so no singular values to "
+                       "show: its state reaches the next step only through the elementwise "
+                       "carry.")
     with right:
         ui.chart(gv.clip_figure(run.param_norms, s.clip, s.threshold), key="grad_clip")

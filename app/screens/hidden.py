@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from app import ui
+from app.state import cell_name
 from app.views import hidden as hv
 
 s = ui.settings()
@@ -33,5 +34,5 @@ if run is not None:
     row = run.passes[layer]
     h = np.concatenate([pv.h for pv in row], axis=1)
     what = f"layer {layer}" + (", forward units then reverse units" if len(row) > 1 else "")
-    fig = hv.hidden_figure(h, s.chosen_units(), title=f"h_t of {what}, {s.cell.upper()} cell")
+    fig = hv.hidden_figure(h, s.chosen_units(), title=f"h_t of {what}, {cell_name(s.cell)} cell")
     ui.chart(fig, key="hidden_state", primary=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import ui
-from app.state import ARCHS
+from app.state import ARCHS, DIAGONAL, cell_name
 from app.views import unroll as uv
 
 s = ui.settings()
@@ -31,7 +31,7 @@ if run is not None:
     deep = (f"{s.layers} layers" if s.layers > 1 else "1 layer") + \
         (", bidirectional" if s.bidir else "")
     fig = uv.unroll_figure(run.passes, run.x, s.cell, s.arch, unit=unit, vocab=run.vocab,
-                           title=f"{s.cell.upper()}, {deep}, {s.arch}: unit {unit}")
+                           title=f"{cell_name(s.cell)}, {deep}, {s.arch}: unit {unit}")
     ui.chart(fig, key="unroll", primary=True)
     if not ui.presenting():
         # The folded cell under the unrolled one: the same network before unrolling.
@@ -49,3 +49,6 @@ if run is not None:
                               "cursor; drag the chart or the slider to move.")
             right.caption("On the left, the same network folded: a feed-forward net, and the "
                           "recurrent one with its loop.")
+            if s.cell in DIAGONAL + ("indrnn",):
+                right.caption(f"The {cell_name(s.cell)} loop is elementwise: each unit's "
+                              "arrow carries only its own value, no W_hh mixes the units.")

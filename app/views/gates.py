@@ -22,11 +22,14 @@ from app.views.common import (
 from app.views.hidden import MAX_CELLS, heatmap_trace
 from engine import diagnostics
 
-SIGMOID_GATES = ("i", "f", "o", "r", "z")  # live in (0, 1)
+SIGMOID_GATES = ("i", "f", "o", "r", "z", "f_prime", "i_prime")  # live in (0, 1)
 GATE_NAMES = {"i": "input gate i_t", "f": "forget gate f_t", "g": "candidate g_t",
               "o": "output gate o_t", "c": "cell state c_t", "r": "reset gate r_t",
               "z": "update gate z_t", "n": "candidate n_t", "h": "hidden state h_t",
-              "y": "output y_t", "φ'h": "slope φ'(a_t) of h_t", "φ'y": "slope φ'(a_t) of y_t"}
+              "y": "output y_t", "φ'h": "slope φ'(a_t) of h_t", "φ'y": "slope φ'(a_t) of y_t",
+              "htilde": "candidate h̃_t", "f_prime": "forget share f'_t",
+              "i_prime": "input share i'_t"}
+SHORT = {"htilde": "h̃", "f_prime": "f'", "i_prime": "i'"}  # colour bar titles
 SATURATION = 0.05  # a sigmoid gate below 0.05 or above 0.95 counts as saturated (shut/open)
 
 
@@ -54,7 +57,8 @@ def gates_figure(panels: dict, title: str = "", ranges: dict | None = None) -> d
         zmin, zmax = ranges.get(name, (0.0, 1.0) if sig else (None, None))
         tr = heatmap_trace(z[cols].T, cols, name, zmin=zmin, zmax=zmax,
                            colorscale=SEQUENTIAL if sig else DIVERGING, colorbar_x=1.01,
-                           xaxis="x" + suffix, yaxis="y" + suffix, colorbar_title=name)
+                           xaxis="x" + suffix, yaxis="y" + suffix,
+                           colorbar_title=SHORT.get(name, name))
         tr["colorbar"].update({"len": height, "y": top, "yanchor": "top"})
         data.append(tr)
         layout_axes["xaxis" + suffix] = axis("time step t" if k == n - 1 else "",
@@ -84,7 +88,8 @@ def gates_figure(panels: dict, title: str = "", ranges: dict | None = None) -> d
 
 def saturation_figure(gates: dict) -> dict:
     """The share of saturated units per step, for each sigmoid gate."""
-    colors = {"i": "#2563eb", "f": "#c2410c", "o": "#059669", "r": "#7c3aed", "z": "#db2777"}
+    colors = {"i": "#2563eb", "f": "#c2410c", "o": "#059669", "r": "#7c3aed", "z": "#db2777",
+              "f_prime": "#c2410c", "i_prime": "#2563eb"}
     data = []
     for name, values in gates.items():
         if name not in SIGMOID_GATES:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.state import cell_name
 from app.views.common import (
     COLORS,
     LEGEND_PX,
@@ -192,7 +193,7 @@ def compare_figure(norms_by_cell: dict, title: str = "") -> dict:
         y = positive(norms)
         series.append(y)
         traces.append({"type": "scatter", "mode": "lines", "x": list(range(len(y))), "y": y,
-                       "name": cell.upper() + (" (‖∂L/∂y_t‖)" if cell == "jordan" else ""),
+                       "name": cell_name(cell) + (" (‖∂L/∂y_t‖)" if cell == "jordan" else ""),
                        "line": {"color": COLORS.get(cell), "width": 3}})
     layout = base_layout(title or "Same input and seed, layer 0", height=420,
                          xaxis=axis("time step t"),

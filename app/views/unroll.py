@@ -212,6 +212,11 @@ def _bezier(p0, p1, p2, p3, n: int = 24) -> tuple[list, list]:
     return [round(float(v), 4) for v in pts[:, 0]], [round(float(v), 4) for v in pts[:, 1]]
 
 
+# what the recurrent loop goes through: a matrix that mixes the units, or (the diagonal
+# cells and IndRNN) an elementwise factor, each unit carrying only its own value
+LOOP_LABELS = {"indrnn": "u ⊙", "mingru": "(1 − z<sub>t</sub>) ⊙", "minlstm": "f′<sub>t</sub> ⊙"}
+
+
 def folded_figure(cell: str) -> dict:
     """A feed-forward net next to the same net folded with its recurrent loop.
 
@@ -238,7 +243,7 @@ def folded_figure(cell: str) -> dict:
                  "showlegend": False,
                  "marker": {"size": 42, "color": "#f1f5f9",
                             "line": {"color": "#334155", "width": 2}}})
-    weight = "W<sub>hh</sub>"
+    weight = LOOP_LABELS.get(cell, "W<sub>hh</sub>")
     annotations = [
         {"x": ff, "y": -0.62, "text": "feed-forward", "showarrow": False,
          "font": {"size": 15, "color": "#334155"}, "yanchor": "top"},
