@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from app import trained
-from app.state import Settings
+from app.state import DIAGONAL, Settings
 from engine import Network, clip_by_norm, clip_by_value, diagnostics, global_norm
 from engine.network import truncation_blocks
 from engine.signals import encode_text, loss_seed, make_signal
@@ -244,3 +244,33 @@ def chaos_sweep(by: str, hidden: int, seed: int, signal_settings: Settings,
     points = [chaos_point(v, by, h, x, seed) for v in values]
     return {"values": values, "lyapunov": [p[0] for p in points],
             "decay": [p[1] for p in points], "hidden": h}
+
+
+SCAN_STEPS = 32  # the scan tree stays readable up to 32 leaves
+
+
+@dataclass(frozen=True)
+class ScanPairs:
+    """One unit's recurrence h_t = a_t h_{t-1} + b_t over the first steps, from a diagonal
+    cell (the sidebar's, or a minGRU with the sidebar's input, size and seed)."""
+
+    cell: str
+    unit: int
+    a: np.ndarray  # (T,) the carry
+    b: np.ndarray  # (T,) the drive
+    h: np.ndarray  # (T,) the state the network computed (float64)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def scan_pairs(s: Settings) -> ScanPairs:
+    """The pairs the Parallel scan page combines: layer 0, forward, the first chosen unit,
+    the first ``SCAN_STEPS`` steps (h_0 = 0, so the first pair is the first state)."""
+    cell = s.cell if s.cell in DIAGONAL else "mingru"
+    fresh = replace(s.physics(), cell=cell, weights="", layers=1, bidir=False)
+    net, x, _ = network_and_input(fresh)
+    x = x[:SCAN_STEPS]
+    trace = net.run(x)
+    gates = {k: v[:, 0] for k, v in trace.pass_trace(0, 0).gates.items()}
+    unit = min(s.chosen_units()[0], s.hidden - 1)
+    return ScanPairs(cell=cell, unit=unit, a=net.cell.carry(gates)[:, unit],
+                     b=net.cell.drive(gates)[:, unit], h=trace.pass_trace(0, 0).h[:, 0, unit])

@@ -24,6 +24,7 @@ PAGES = [
     st.Page("screens/gates.py", title="Gates", url_path="gates"),
     st.Page("screens/gradients.py", title="Gradients", url_path="gradients"),
     st.Page("screens/chaos.py", title="Edge of chaos", url_path="chaos"),
+    st.Page("screens/scan.py", title="Parallel scan", url_path="scan"),
     st.Page("screens/train.py", title="Training lab", url_path="train"),
 ]
 page = st.navigation(PAGES, position="sidebar")

@@ -22,7 +22,8 @@ from app.state import (
     initial_from_url,
 )
 
-PAGE_KEYS = ("w_arch", "w_layer", "w_units")  # widgets that live on pages, kept across pages
+# widgets that live on pages, kept across pages
+PAGE_KEYS = ("w_arch", "w_layer", "w_units", "w_scan")
 CELL_LABELS = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU", "jordan": "Jordan RNN",
                "indrnn": "IndRNN", "mingru": "minGRU", "minlstm": "minLSTM"}
 SIGNAL_LABELS = {"sine": "sine", "noise": "noise", "impulse": "impulse", "step": "step",

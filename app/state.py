@@ -22,6 +22,7 @@ def cell_name(cell: str) -> str:
     """A cell's short name in titles and legends: RNN, LSTM, GRU, Jordan, IndRNN, minGRU."""
     return SHORT_NAMES.get(cell, cell.upper())
 ARCHS = ("one-to-one", "one-to-many", "many-to-one", "many-to-many")
+SCAN_METHODS = ("blelloch", "hillis_steele")  # the Parallel scan page's two scans
 CLIPS = ("none", "norm", "value")
 MAX_TEXT = 500  # characters of typed text that travel in the URL
 MAX_SEQ = 8000  # characters of a typed or uploaded sequence
@@ -33,10 +34,10 @@ FLOAT_RANGES = {"gain": (0.01, 10.0), "radius": (0.0, 10.0), "threshold": (0.001
 RADIUS_MIN = 0.01  # the smallest spectral radius the slider offers (0 = not rescaled)
 CHOICES = {"cell": tuple(CELLS), "act": tuple(ACTIVATIONS), "init": tuple(INITS),
            "signal": SIGNALS, "encoding": ENCODINGS, "loss": LOSS_WHERE, "clip": CLIPS,
-           "arch": ARCHS}
+           "arch": ARCHS, "scan": SCAN_METHODS}
 TEXT_LIMITS = {"text": MAX_TEXT, "seq": MAX_SEQ, "units": 60, "weights": 32}
 # fields that do not change what the engine computes
-PAGE_ONLY = ("arch", "layer", "units", "scene", "present", "vh")
+PAGE_ONLY = ("arch", "layer", "units", "scene", "present", "vh", "scan")
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Settings:
     scene: int = 0  # guided-tour scene, 1..11 (0: no tour)
     present: bool = False  # presenter view: big type, no sidebar, one chart filling the screen
     vh: int = 0  # the browser's viewport height in px, measured once in presenter view
+    scan: str = "blelloch"  # the Parallel scan page's scan
 
     # --- derived -----------------------------------------------------------------------
     @property

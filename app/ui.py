@@ -6,7 +6,7 @@ import streamlit as st
 
 from app import compute, plot, talk
 from app.export_panel import export_panel
-from app.state import DEFAULTS, Settings
+from app.state import DEFAULTS, GATED, Settings, cell_name
 from app.views.common import TITLE_PX
 
 # A compact header, so a page's main chart starts within the first screen at 1280x720: less
@@ -96,8 +96,9 @@ def header(title: str, text: str, s: Settings, extra_latex: tuple = (),
         talk.link_box(s)
     lines = [*EQUATIONS[cell or s.cell], *extra_latex]
     blocks = equation_blocks(lines, 2 if len(lines) > 2 else 1)
-    note = (f"{cell.upper()} cell, φ = tanh" if cell else
-            f"{s.cell.upper()} cell, φ = {s.act}" if s.uses_activation else "")
+    shown = cell or s.cell
+    note = ("" if shown in GATED else
+            f"{cell_name(shown)} cell, φ = {'tanh' if cell else s.act}")
     if len(blocks) == 1:
         st.latex(blocks[0])
     else:

@@ -3,6 +3,7 @@ round-trips, and nothing leaves the machine."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from tests.browser.conftest import ARTIFACTS, layout_problems, wait_chart, wait_idle
 
 PAGES = {"": "Unroll", "hidden": "Hidden state", "gates": "Gates",
-         "gradients": "Gradients through time", "chaos": "Edge of chaos"}
+         "gradients": "Gradients through time", "chaos": "Edge of chaos",
+         "scan": "Parallel scan"}
 LOCAL = {"127.0.0.1", "localhost"}
 T_SLIDER = "[data-testid='stSidebar'] input[type='range'][aria-label='Sequence length T']"
 
@@ -124,7 +126,8 @@ def test_slider_change_redraws_and_url_round_trips(page):
 
 
 def test_chart_says_so_when_plotly_js_cannot_load(page):
-    page.route("**/plotly.min.js", lambda route: route.abort())
+    # neither the partial bundle nor the full plotly.js it falls back to (app/plot.py)
+    page.route(re.compile(r"/plotly[^/]*\.js"), lambda route: route.abort())
     page.goto(f"{page.base}/hidden?T=20&hidden=8")
     page.wait_for_selector("text=This chart could not be drawn", timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
@@ -144,7 +147,8 @@ def test_hostile_url_shows_a_warning_not_a_traceback(page, query):
 
 # Pages as a speaker shows them: defaults, the gated cells, a deep bidirectional network.
 LAYOUT_CASES = ["", "?cell=lstm&layers=2&bidir=true", "hidden?cell=lstm",
-                "gates?cell=gru", "gradients?cell=lstm&clip=norm", "chaos"]
+                "gates?cell=gru", "gradients?cell=lstm&clip=norm", "chaos",
+                "gates?cell=minlstm", "scan?scan=hillis_steele"]
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)], ids=["1280", "1920"])

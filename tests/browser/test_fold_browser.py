@@ -7,7 +7,9 @@ from tests.browser.conftest import ARTIFACTS, wait_chart
 
 PAGES = [("/", "unroll"), ("/hidden", "hidden_state"), ("/gates", "gates"),
          ("/gates?cell=lstm", "gates"), ("/gradients", "grad_norms"),
-         ("/gradients?cell=lstm&layers=2", "grad_norms"), ("/chaos", "chaos")]
+         ("/gradients?cell=lstm&layers=2", "grad_norms"), ("/chaos", "chaos"),
+         ("/gradients?cell=mingru", "grad_norms"), ("/gates?cell=minlstm", "gates"),
+         ("/scan", "scan_tree")]
 VISIBLE_PX = 250
 
 

@@ -1,0 +1,64 @@
+"""The Parallel scan page's figures: the scan's tree of combines, each a bar over the span of
+steps it covers coloured by the memory surviving that span, and the scan's states beside the
+loop's."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.views.common import SEQUENTIAL, axis, base_layout
+from engine import scan
+
+METHOD_NAMES = {"hillis_steele": "Hillis-Steele", "blelloch": "Blelloch"}
+
+
+def span_memory(a: np.ndarray, lo: int, hi: int) -> float:
+    """log10 of prod a over steps lo..hi, the carry of the pair combined over that span: how
+    much of the state before the span survives it (0: all of it; -3: a thousandth)."""
+    with np.errstate(divide="ignore"):
+        return float(np.sum(np.log10(np.abs(a[lo:hi + 1]))))
+
+
+def tree_figure(a: np.ndarray, method: str, title: str = "") -> dict:
+    """One bar per combine of ``method`` over len(a) steps: round r is row r (the leaves,
+    the pairs themselves, on top), the bar spans the steps [lo..hi] the result covers, and
+    its colour is ``span_memory`` (dark: the span forgets, bright: it remembers)."""
+    T = len(a)
+    nodes = scan.tree(T, method)
+    rows = [(-1, t, t, t) for t in range(T)] + [(n.round, n.position, n.lo, n.hi)
+                                                  for n in nodes]
+    memory = [span_memory(a, lo, hi) for _, _, lo, hi in rows]
+    finite = [m for m in memory if np.isfinite(m)]
+    low = min(min(finite, default=0.0), -1e-3)
+    shown = [m if np.isfinite(m) else low for m in memory]
+    depth = max((r for r, *_ in rows), default=-1) + 2
+    bar = {"type": "bar", "orientation": "h", "name": "combine",
+           "y": [f"round {r + 1}" if r >= 0 else "pairs (a_t, b_t)" for r, *_ in rows],
+           "base": [lo - 0.42 for *_, lo, _ in rows],
+           "x": [hi - lo + 0.84 for *_, lo, hi in rows],
+           "marker": {"color": shown, "colorscale": SEQUENTIAL, "cmin": low, "cmax": 0.0,
+                      "line": {"color": "#334155", "width": 1},
+                      "colorbar": {"title": {"text": "log₁₀ ∏a"}, "thickness": 14}},
+           "customdata": [[lo, hi, m] for (_, _, lo, hi), m in zip(rows, memory, strict=True)],
+           "hovertemplate": "steps %{customdata[0]}..%{customdata[1]}<br>"
+                            "log₁₀ ∏a over the span: %{customdata[2]:.3g}<extra></extra>"}
+    order = ["pairs (a_t, b_t)"] + [f"round {r}" for r in range(1, depth)]
+    layout = base_layout(title, height=150 + 46 * depth, legend=False,
+                         xaxis=axis("time step t", range=[-0.6, T - 0.4], dtick=1 if T <= 16
+                                    else 2),
+                         yaxis=axis("", categoryorder="array", categoryarray=order,
+                                    autorange="reversed"),
+                         barmode="overlay", bargap=0.25)
+    return {"data": [bar], "layout": layout}
+
+
+def states_figure(h_loop: np.ndarray, h_scan: np.ndarray, title: str = "") -> dict:
+    """The loop's states and the scan's, one over the other: the same numbers."""
+    t = list(range(len(h_loop)))
+    data = [{"type": "scatter", "mode": "lines+markers", "x": t, "y": h_loop.tolist(),
+             "name": "loop (T steps, one after another)",
+             "line": {"color": "#2563eb", "width": 5}, "marker": {"size": 9}},
+            {"type": "scatter", "mode": "markers", "x": t, "y": h_scan.tolist(),
+             "name": "scan", "marker": {"color": "#c2410c", "size": 6, "symbol": "x"}}]
+    layout = base_layout(title, height=360, xaxis=axis("time step t"), yaxis=axis("h_t"))
+    return {"data": data, "layout": layout}
