@@ -439,6 +439,11 @@ class MinGRUCell(Cell):
         """a_t in h_t = a_t * h_{t-1} + b_t: what multiplies the state each step."""
         return 1.0 - gates["z"]
 
+    @staticmethod
+    def drive(gates: dict) -> np.ndarray:
+        """b_t in h_t = a_t * h_{t-1} + b_t: what the step writes."""
+        return gates["z"] * gates["htilde"]
+
 
 class MinLSTMCell(MinGRUCell):
     """minLSTM (Feng et al. 2024): an LSTM's forget and input gates from the input only,
@@ -483,6 +488,10 @@ class MinLSTMCell(MinGRUCell):
     @staticmethod
     def carry(gates: dict) -> np.ndarray:
         return gates["f_prime"]
+
+    @staticmethod
+    def drive(gates: dict) -> np.ndarray:
+        return gates["i_prime"] * gates["htilde"]
 
     def step(self, rec, p, t, dh, dc=None, out=None):
         g = rec["gates"]
