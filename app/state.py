@@ -26,10 +26,12 @@ SCAN_METHODS = ("blelloch", "hillis_steele")  # the Parallel scan page's two sca
 CLIPS = ("none", "norm", "value")
 MAX_TEXT = 500  # characters of typed text that travel in the URL
 MAX_SEQ = 8000  # characters of a typed or uploaded sequence
+SCENE_COUNT = 13  # the guided tour's scenes (app/tour.py; tests/app/test_tour.py checks)
 
 # field -> (low, high) for numbers, or the allowed choices for strings
 INT_RANGES = {"hidden": (1, 256), "layers": (1, 4), "T": (1, 1000), "seed": (0, 999_999),
-              "truncate": (0, 1000), "layer": (0, 3), "scene": (0, 11), "vh": (0, 4000)}
+              "truncate": (0, 1000), "layer": (0, 3), "scene": (0, SCENE_COUNT),
+              "vh": (0, 4000)}
 FLOAT_RANGES = {"gain": (0.01, 10.0), "radius": (0.0, 10.0), "threshold": (0.001, 1e6)}
 RADIUS_MIN = 0.01  # the smallest spectral radius the slider offers (0 = not rescaled)
 CHOICES = {"cell": tuple(CELLS), "act": tuple(ACTIVATIONS), "init": tuple(INITS),

@@ -1,4 +1,5 @@
-"""The guided tour: the story of RNNs in eleven scenes, each a preset view with a caption.
+"""The guided tour: the story of RNNs in scenes, each a preset view with a caption: eleven
+from feed-forward nets to the LSTM's training showdown, then the modern chapter.
 
 A scene is data: which page, which settings (applied on top of the defaults, so a scene always
 looks the same whatever the visitor changed before), two or three sentences to read aloud,
@@ -117,6 +118,23 @@ SCENES: tuple[Scene, ...] = (
           "Press Train; at the end, the ratio to baseline in the results table: about 1 for "
           "the RNN, close to 0 for the LSTM.",
           {}, SHOWDOWN_LAB),
+    # The modern chapter, after the story's end so the scene links above keep their numbers.
+    Scene("The comeback: a linear recurrence", "gradients",
+          "Since 2023 recurrent networks came back by dropping what made them hard to train. "
+          "minGRU's gate and candidate read only the input, so h_t = (1 − z_t) h_(t−1) + z_t "
+          "h̃_t is linear in the state: each step's Jacobian is diag(1 − z_t) exactly. The "
+          "gradient can shrink but never explode, and no bound is needed to say so.",
+          "The metric 'largest 1 − z_t', below 1, and the curve falling walking back: every "
+          "step back multiplies each channel by its own 1 − z_t.",
+          {"cell": "mingru", "T": 100}),
+    Scene("The parallel scan", "scan",
+          "Because a_t and b_t come from the input alone, steps can be grouped in any order: "
+          "(a_i, b_i) ∘ (a_j, b_j) = (a_j a_i, a_j b_i + b_j). A tree of such combines gives "
+          "all 32 states in a handful of rounds instead of 32 steps one after another; on a "
+          "GPU each round runs in parallel, which is what makes minGRU, LRU and Mamba fast.",
+          "The bars widen round by round until one covers all 32 steps, and darken: over a "
+          "long span little of the earlier state survives. Rounds: 11 against the loop's 32.",
+          {"cell": "mingru", "T": 32, "scan": "blelloch"}),
 )
 
 

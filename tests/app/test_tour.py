@@ -9,14 +9,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import talk, tour
-from app.state import DEFAULTS, Settings
+from app.state import DEFAULTS, SCENE_COUNT, Settings
 from tests.app.charts import figures
 
 MAIN = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "app" / "main.py")
+N = len(tour.SCENES)
 
 
 def test_scenes_follow_the_story_and_are_valid_settings():
-    assert len(tour.SCENES) == 11
+    assert len(tour.SCENES) == SCENE_COUNT == 13
     titles = [s.title.lower() for s in tour.SCENES]
     for word in ("feed-forward", "unrolling", "patterns", "backpropagation", "vanishing",
                  "exploding", "clipping", "lstm", "gru", "bidirectional", "training"):
@@ -28,7 +29,7 @@ def test_scenes_follow_the_story_and_are_valid_settings():
         assert back == s and notices == [], (sc.title, notices)
         sentences = re.findall(r"[.!?](?:\s|$)", sc.caption)
         assert 2 <= len(sentences) <= 3, (sc.title, len(sentences))
-    assert tour.scene(0) is None and tour.scene(12) is None
+    assert tour.scene(0) is None and tour.scene(SCENE_COUNT + 1) is None
 
 
 # What a visitor might have changed before entering the tour: sidebar and page widgets.
@@ -43,7 +44,7 @@ VISITOR_LAB = {"tr_task": "sine", "tr_T": 20, "tr_cells": ["gru"], "tr_noclip": 
                "tr_threshold": 3.0, "tr_temp": 1.5, "tr_prompt": "Hello"}
 PAGE_TITLES = {"unroll": "Unroll", "hidden": "Hidden state", "gates": "Gates",
                "gradients": "Gradients through time", "chaos": "Edge of chaos",
-               "train": "Training lab"}
+               "train": "Training lab", "scan": "Parallel scan"}
 
 
 def _title(at) -> str:
@@ -113,8 +114,8 @@ def test_a_bare_scene_link_opens_the_scenes_page(path, query, page):
     s = at.session_state["settings"]
     assert s.scene == number and s.present == ("present" in query)
     assert s.vh == int(query.get("vh", 0))
-    banner = (f"{number}/11 {tour.SCENES[number - 1].title}" if s.present
-              else f"Scene {number} of 11")
+    banner = (f"{number}/{N} {tour.SCENES[number - 1].title}" if s.present
+              else f"Scene {number} of {N}")
     assert any(banner in m.value for m in at.markdown)
 
 
@@ -123,10 +124,10 @@ def test_a_scene_out_of_range_opens_the_last_scene_with_a_notice():
     at.query_params["scene"] = "999"
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    assert any("scene='999' is outside 0..11; using 11." in w.value for w in at.warning), \
+    assert any(f"scene='999' is outside 0..{N}; using {N}." in w.value for w in at.warning), \
         [w.value for w in at.warning]
-    assert _title(at) == "Training lab"
-    assert any("Scene 11 of 11" in m.value for m in at.markdown)
+    assert _title(at) == PAGE_TITLES[tour.SCENES[-1].page]
+    assert any(f"Scene {N} of {N}" in m.value for m in at.markdown)
 
 
 def _trace(fig: dict, name: str) -> dict:
@@ -183,7 +184,26 @@ LOOK_AT = {
                   and f["layout"]["yaxis3"]["title"]["text"] == "candidate n_t"
                   and 0.35 < _heatmap(f, "z").min() and _heatmap(f, "z").max() < 0.65),
     10: lambda f: all(_trace(f, f"h_t layer {k} {a}") for k in (1, 2) for a in "→←"),
+    12: lambda f: (np.all(np.diff(_norms(f)) > 0)  # smaller at every step back
+                   and not any("bound" in t.get("name", "").lower() for t in f["data"])),
+    13: lambda f: (f["data"][0]["customdata"][-1][:2] == [0, 31]  # one bar over all 32
+                   and f["data"][0]["customdata"][-1][2]
+                   < min(m for *_, m in f["data"][0]["customdata"][:32]) - 3),  # darker
 }
+
+
+def test_the_modern_chapter_shows_its_numbers():
+    """Scene 12: 'largest 1 − z_t' below 1; scene 13: 11 rounds against the loop's 32."""
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params["scene"] = "12"
+    at.run()
+    assert not at.exception
+    carry = next(m for m in at.metric if m.label == "largest 1 − z_t")
+    assert 0 < float(carry.value) < 1
+    at.button(key="tour-next").click().run()
+    assert _title(at) == "Parallel scan"
+    metrics = {m.label: (m.value, m.delta) for m in at.metric}
+    assert metrics["Rounds (depth)"] == ("11", "loop: 32")
 
 
 @pytest.mark.parametrize("number", sorted(LOOK_AT))
@@ -199,28 +219,28 @@ def test_clipping_leaves_the_curve_it_says_it_leaves():
     assert _norms(clipped).tolist() == _norms(_presented(6)[0]).tolist()
 
 
-@pytest.mark.parametrize("number", range(1, 12))
+@pytest.mark.parametrize("number", range(1, N + 1))
 def test_every_scene_renders_from_a_bare_link(number):
     at = AppTest.from_file(MAIN, default_timeout=120)
     at.query_params["scene"] = str(number)
     at.run()
     assert not at.exception
-    assert any(f"Scene {number} of 11" in m.value for m in at.markdown)
+    assert any(f"Scene {number} of {N}" in m.value for m in at.markdown)
     assert _title(at) == PAGE_TITLES[tour.SCENES[number - 1].page]
     assert at.query_params["scene"] == [str(number)] or at.query_params["scene"] == str(number)
 
 
 def test_next_and_previous_walk_the_tour_and_end_it():
     at = AppTest.from_file(MAIN, default_timeout=120)
-    at.query_params["scene"] = "10"
+    at.query_params["scene"] = str(N - 1)
     at.run()
     at.button(key="tour-next").click().run()
-    assert any("Scene 11 of 11" in m.value for m in at.markdown)
+    assert any(f"Scene {N} of {N}" in m.value for m in at.markdown)
     at.button(key="tour-prev").click().run()
-    assert any("Scene 10 of 11" in m.value for m in at.markdown)
+    assert any(f"Scene {N - 1} of {N}" in m.value for m in at.markdown)
     at.button(key="tour-next").click().run()
     at.button(key="tour-next").click().run()  # "End tour"
-    assert not any("of 11" in m.value for m in at.markdown)
+    assert not any(f"of {N}" in m.value for m in at.markdown)
     assert not at.exception
 
 
