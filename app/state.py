@@ -68,7 +68,7 @@ class Settings:
     layer: int = 0  # which layer the hidden/gate/gradient views show
     units: str = "0,1,2"  # units drawn as lines on the hidden-state page
     weights: str = ""  # token of a trained network from the Training lab ("" = build one)
-    scene: int = 0  # guided-tour scene, 1..11 (0: no tour)
+    scene: int = 0  # guided-tour scene, 1..SCENE_COUNT (0: no tour)
     present: bool = False  # presenter view: big type, no sidebar, one chart filling the screen
     vh: int = 0  # the browser's viewport height in px, measured once in presenter view
     scan: str = "blelloch"  # the Parallel scan page's scan

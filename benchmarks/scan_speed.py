@@ -9,7 +9,7 @@ the channels are few: at H = 1 Hillis-Steele and Blelloch take 0.06-0.23x the lo
 T = 100,000, H = 512. Why: the loop is T dependent NumPy calls of H elements each, ~1-1.5 us
 a step of Python overhead, which dominates at small H; a scan is ~log2 T (Hillis-Steele) or
 ~2 log2 T (Blelloch) calls over the whole (T, H) array, so its cost is its work: 16x the
-loop's combines for Hillis-Steele at T = 100,000, 3.6x for Blelloch (plus strided access),
+loop's combines for Hillis-Steele at T = 100,000, 3x for Blelloch (plus strided access),
 streamed through memory once the arrays leave the cache. Depth (rounds) is what a scan
 saves, and it pays only on hardware that runs a round's combines in parallel (a GPU's
 thousands of lanes); NumPy runs each call on one core.

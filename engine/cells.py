@@ -453,7 +453,9 @@ class MinLSTMCell(MinGRUCell):
     f'_t = f_t / (f_t + i_t),  i'_t = i_t / (f_t + i_t),  h_t = f'_t * h_{t-1} + i'_t * h~_t
 
     W_ih stacks the blocks f, i, h~. dh_t/dh_{t-1} = diag(f'_t). The gates the pages show
-    are f' and i' (what multiplies), ``gates["f_prime"]`` and ``gates["i_prime"]``.
+    are f' and i' (what multiplies), ``gates["f_prime"]`` and ``gates["i_prime"]``. They are
+    computed in log space, f' = sig(softplus(-a_i) - softplus(-a_f)) (the same number):
+    f + i underflows to 0 when both pre-activations are below about -37, and 0/0 is NaN.
     """
 
     name = "minlstm"
@@ -471,8 +473,9 @@ class MinLSTMCell(MinGRUCell):
         f = sigmoid(proj[..., :H])
         i = sigmoid(proj[..., H:2 * H])
         htilde = proj[..., 2 * H:]
-        f_prime = f / (f + i)
-        i_prime = i / (f + i)
+        log_ratio = np.logaddexp(0.0, -proj[..., H:2 * H]) - np.logaddexp(0.0, -proj[..., :H])
+        f_prime = sigmoid(log_ratio)  # f / (f + i)
+        i_prime = sigmoid(-log_ratio)  # i / (f + i)
         h, _ = scan.scan(f_prime, i_prime * htilde, h0)
         pres = {"f": proj[..., :H], "i": proj[..., H:2 * H], "htilde": htilde}
         gates = {"f": f, "i": i, "htilde": htilde, "f_prime": f_prime, "i_prime": i_prime}
@@ -480,10 +483,10 @@ class MinLSTMCell(MinGRUCell):
 
     def prepare(self, rec, p):
         g = rec["gates"]
-        f, i = g["f"], g["i"]
-        gap = (_prev(rec["h0"], rec["h"]) - g["htilde"]) / (f + i) ** 2  # dh -> d f' / (f+i)^2
-        rec["Kf"] = gap * i * f * (1.0 - f)  # dh -> d(pre f)
-        rec["Ki"] = -gap * f * i * (1.0 - i)  # dh -> d(pre i)
+        # d f'/d(pre f) = f' i' (1 - f), d f'/d(pre i) = -f' i' (1 - i): no division
+        gap = (_prev(rec["h0"], rec["h"]) - g["htilde"]) * g["f_prime"] * g["i_prime"]
+        rec["Kf"] = gap * (1.0 - g["f"])  # dh -> d(pre f)
+        rec["Ki"] = -gap * (1.0 - g["i"])  # dh -> d(pre i)
 
     @staticmethod
     def carry(gates: dict) -> np.ndarray:

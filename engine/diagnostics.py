@@ -14,7 +14,8 @@ from .limits import check_int, check_positive
 from .network import Network, Trace
 
 __all__ = [
-    "activation_gamma", "activation_slopes", "gate_saturation", "gradient_bound",
+    "activation_gamma", "activation_slopes", "diagonal_carry", "gate_saturation",
+    "gradient_bound",
     "gradient_decay_rate", "jacobian_norms",
     "lyapunov_exponent", "memory_horizon", "pascanu_bound", "pascanu_factors", "pca_projection",
     "recurrent_blocks", "singular_values", "spectral_radius",

@@ -42,7 +42,11 @@ def combine(earlier: tuple, later: tuple) -> tuple:
 
 def _pairs(a, b, h0):
     """The pairs as float/complex arrays of one shape, ``h_0`` folded into the first."""
-    a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim != b.ndim:  # numpy would align a (T,) with b's last axis, not its time axis
+        raise ValueError(f"a {a.shape} and b {b.shape} need the same number of axes, time "
+                         "first: give a per-step a as (T, 1)")
+    a, b = np.broadcast_arrays(a, b)
     dtype = np.result_type(a, b, 0.0 if h0 is None else np.asarray(h0), np.float64)
     a, b = a.astype(dtype), b.astype(dtype)  # copies: the scans write in place
     if a.ndim == 0:
@@ -79,7 +83,8 @@ def blelloch(a, b, h0=None) -> tuple[np.ndarray, ScanCost]:
     """Blelloch (1990), work-efficient: an up-sweep builds the aggregate of each aligned
     block of a binary tree, a down-sweep hands every block the prefix before it (an
     exclusive scan); one more combine per step makes it inclusive. T is padded to a power
-    of two with the identity (1, 0)."""
+    of two with the identity (1, 0); the combines counted are those a scan of T steps needs
+    (none whose result only padding uses), at most 3T."""
     a, b = _pairs(a, b, h0)
     T = len(b)
     n = 1 << max(T - 1, 0).bit_length()
@@ -90,7 +95,8 @@ def blelloch(a, b, h0=None) -> tuple[np.ndarray, ScanCost]:
     while d < n:  # up-sweep: the right end of each block of 2d holds its aggregate
         left, right = slice(d - 1, n, 2 * d), slice(2 * d - 1, n, 2 * d)
         A[right], B[right] = combine((A[left], B[left]), (A[right], B[right]))
-        rounds, combines, d = rounds + 1, combines + n // (2 * d), 2 * d
+        # needed where the block lies within T: a block past T feeds only padding
+        rounds, combines, d = rounds + 1, combines + T // (2 * d), 2 * d
     A[-1], B[-1] = 1, 0  # the prefix before everything: the identity
     d = n // 2
     while d >= 1:  # down-sweep: left child gets the parent's prefix, right child that
@@ -98,9 +104,10 @@ def blelloch(a, b, h0=None) -> tuple[np.ndarray, ScanCost]:
         a_left, b_left = A[left].copy(), B[left].copy()  # prefix with the left block
         A[left], B[left] = A[right], B[right]
         A[right], B[right] = combine((A[right], B[right]), (a_left, b_left))
-        rounds, combines, d = rounds + 1, combines + n // (2 * d), d // 2
+        # needed where the right child's block [k + d ..] starts within T
+        rounds, combines, d = rounds + 1, combines + (T + d - 1) // (2 * d), d // 2
     h = a * B[:T] + b  # inclusive: each step's own pair after the prefix before it
-    return h, ScanCost("blelloch", rounds + 1, combines + T)
+    return h, ScanCost("blelloch", rounds + 1, combines + max(T - 1, 0))
 
 
 SCANS = {"loop": loop, "hillis_steele": hillis_steele, "blelloch": blelloch}
@@ -129,9 +136,14 @@ class ScanGradients:
 def backward(a, h, dl_dh, h0=None, method: str = "blelloch") -> ScanGradients:
     """BPTT as a reverse scan over steps t = 0..T-1: ``g_t = dl_t/dh_t + conj(a_{t+1})
     g_{t+1}``, then ``dL/db_t = g_t``, ``dL/da_t = g_t conj(h_{t-1})`` (h_{-1} = h0, zero
-    if None) and ``dL/dh0 = conj(a_0) g_0``: the same scan, run backwards in time."""
+    if None) and ``dL/dh0 = conj(a_0) g_0``: the same scan, run backwards in time. ``a`` and
+    ``h0`` are broadcast to ``h``'s shape, and so are their gradients (sum over the axes
+    they were broadcast along to get the input's shape)."""
     a, h, dl_dh = np.asarray(a), np.asarray(h), np.asarray(dl_dh)
     a = np.broadcast_to(a, h.shape)
+    if len(h) == 0:
+        empty = np.zeros_like(h)
+        return ScanGradients(g=empty, a=empty, b=empty, h0=np.zeros(h.shape[1:], h.dtype))
     # reversed, step s multiplies the later g by a_{t+1} (t = T-1-s); the first is unused
     carry = np.concatenate([np.ones_like(a[:1]), np.conj(a[1:][::-1])])
     g_rev, _ = scan(carry, dl_dh[::-1], method=method)

@@ -54,7 +54,8 @@ if run is not None:
     direction = ", forward direction" if s.bidir else ""
     if gated:
         panels = {g: pv.gates[g] for g in cell.shown_gates or cell.gate_names}
-        gates = {g: v for g, v in panels.items() if g in gv.SIGMOID_GATES}
+        # i' = 1 - f' saturates exactly when f' does: one metric and one line for the two
+        gates = {g: v for g, v in panels.items() if g in gv.SIGMOID_GATES and g != "i_prime"}
         if pv.c is not None:
             panels["c"] = pv.c
         shown = list(gates.items())

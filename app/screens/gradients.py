@@ -94,7 +94,8 @@ if run is not None:
                        help=f"The Jacobian of one step is diag({CARRY[s.cell][0]}) exactly: "
                             "walking back, each channel's gradient is multiplied by its "
                             f"{CARRY[s.cell][0]}, all below this largest one (and below 1), "
-                            "so it can only shrink.")
+                            "so what one step's loss sends back can only shrink; losses at "
+                            "other steps (or the layer above) add to it on the way.")
         else:
             factor_label = FACTORS.get(s.cell, ("γ · σ_max",))[0]
             row.metric(factor_label, "n/a" if b is None else f"{b[0] * b[1]:.3g}",

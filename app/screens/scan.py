@@ -17,8 +17,9 @@ ui.header(
     "A diagonal recurrence $h_t = a_t \\odot h_{t-1} + b_t$ (minGRU: $a_t = 1 - z_t$, "
     "$b_t = z_t \\odot \\tilde h_t$) needs no $h_{t-1}$ to compute $a_t$ and $b_t$: they "
     "come from the input alone. Two steps fold into one pair, and pairs fold into pairs: "
-    "a tree of $\\lceil\\log_2 T\\rceil$ rounds gives every state, where the loop needs "
-    "$T$ rounds one after another. Each bar is one combine, over the steps it covers; its "
+    "a tree of about $\\log_2 T$ rounds (Hillis-Steele; Blelloch about twice as many, with "
+    "less work) gives every state, where the loop needs $T$ rounds one after another. Each "
+    "bar is one combine, over the steps it covers; its "
     "colour is how much of the state before those steps survives them, "
     "$\\log_{10} \\prod a$.",
     s,
@@ -32,9 +33,10 @@ if pairs is not None:
         st.radio("Scan", SCAN_METHODS, key="w_scan", horizontal=True,
                  format_func=sv.METHOD_NAMES.get,
                  help="Hillis-Steele: every position combines with the one 2^r before it, "
-                      "log2 T rounds, T log2 T combines. Blelloch: an up-sweep of aligned "
-                      "blocks, then a down-sweep handing each block its prefix, about "
-                      "2 log2 T rounds and only ~3T combines.")
+                      "log2 T rounds, about T log2 T combines. Blelloch: an up-sweep of "
+                      "aligned blocks (the bars), then a down-sweep handing each block its "
+                      "prefix, about 2 log2 T rounds and at most 3T combines (fewer than "
+                      "Hillis-Steele's from T = 11 on).")
     T = len(pairs.a)
     h_scan, cost = scan.scan(pairs.a, pairs.b, method=s.scan)
     h_loop, loop_cost = scan.loop(pairs.a, pairs.b)
@@ -50,8 +52,8 @@ if pairs is not None:
                         "enough parallel lanes (a GPU).")
         row.metric("Combines (work)", f"{cost.combines}", delta=f"loop: {loop_cost.combines}",
                    delta_color="off", delta_arrow="off",
-                   help="All the combines: the time on one core. Blelloch's tree is "
-                        "work-efficient; Hillis-Steele trades work for fewer rounds.")
+                   help="All the combines: the time on one core. Blelloch's tree does O(T) "
+                        "of them, Hillis-Steele O(T log T) in fewer rounds.")
         diff = float(np.max(np.abs(h_scan - h_loop)))
         row.metric("max |scan − loop|", f"{diff:.1e}",
                    help="The scan's states against the sequential loop's, in float64: the "

@@ -100,3 +100,17 @@ def test_no_recurrent_matrix_to_rescale(cell):
     with pytest.raises(ValueError, match="no W_hh"):
         Network(cell, 1, 4, spectral_radius=0.9)
     assert set(Network(cell, 1, 4).params) == {"weight_ih_l0", "bias_ih_l0"}
+
+
+def test_minlstm_stays_finite_where_f_plus_i_underflows():
+    """Both pre-activations far below -37: the engine's sigmoid gives f = i = 0 exactly, and
+    f / (f + i) would be 0/0. The log-space shares stay finite and sum to one."""
+    net = Network("minlstm", 1, 8, seed=0)
+    x = np.array([[150.0], [-150.0], [300.0], [-300.0], [0.5]])
+    trace = net.run(x)
+    grads = trace.backward(np.ones_like(trace.output))
+    gates = trace.pass_trace(0, 0).gates
+    assert np.isfinite(trace.output).all() and np.isfinite(grads.input).all()
+    assert all(np.isfinite(g).all() for g in grads.params.values())
+    np.testing.assert_allclose(gates["f_prime"] + gates["i_prime"], 1.0, rtol=1e-15)
+    assert trace.overflow is None

@@ -52,6 +52,10 @@ def test_inputs_are_not_changed_and_shapes_broadcast():
     np.testing.assert_allclose(h, scan.loop(np.repeat(a[:, :1], 5, 1), b)[0], rtol=1e-12)
     with pytest.raises(ValueError, match="unknown scan"):
         scan.scan(a, b, method="sideways")
+    with pytest.raises(ValueError, match="same number of axes"):
+        scan.loop(a[:, 0], b)  # (T,) against (T, 5): numpy would align the wrong axes
+    empty = scan.backward(np.ones((0, 5)), np.ones((0, 5)), np.ones((0, 5)))
+    assert empty.g.shape == (0, 5) and empty.h0.shape == (5,)
 
 
 @pytest.mark.parametrize("T", LENGTHS)
@@ -63,9 +67,14 @@ def test_work_and_depth(T):
     log = math.ceil(math.log2(T)) if T > 1 else 0
     assert hs.rounds == log and bl.rounds == 2 * log + 1 and lp.rounds == T
     assert hs.combines == sum(T - 2 ** r for r in range(log))  # O(T log T)
-    n = 2 ** log
-    assert bl.combines == 2 * (n - 1) + T <= 5 * T  # O(T)
+    # the combines a scan of T steps needs: up-sweep blocks within T, down-sweep blocks
+    # whose right half starts within T, one per step after the first (none for padding)
+    sizes = [2 ** (r + 1) for r in range(log)]
+    needed = sum(T // s for s in sizes) + sum((T + s // 2 - 1) // s for s in sizes) + T - 1
+    assert bl.combines == needed <= 3 * T  # O(T)
     assert lp.combines == T - 1
+    if T > 10:
+        assert bl.combines < hs.combines  # work-efficient beyond the smallest T
 
 
 def _torch_loss(a, b, h0, w):
