@@ -20,7 +20,8 @@ from engine.tasks import TASKS
 from engine.train import OPTIMIZERS, TrainConfig
 
 PREFIX = "tr_"  # query params and widget keys
-CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "mingru": "minGRU",
+               "minlstm": "minLSTM"}
 MAX_RUNS = 3
 MAX_STEPS = 5000  # a page never trains longer than this
 TASK_LABELS = {"adding": "adding problem", "copy": "copy memory", "sine": "next-step sine",

@@ -25,13 +25,13 @@ def controls(lab: LabSettings, busy: bool) -> None:
     a job trains it is locked and folded into one line, so the race fills the screen."""
     box = (st.expander(f"Setup (locked while training): {lab.summary()}") if busy
            else st.container(border=True))
-    c = box.columns([1.2, 1, 1.2, 1.3])
+    c = box.columns([1.1, 0.9, 2.3])  # five cell pills need the room of one row
     c[0].selectbox("Task", TASKS, key="tr_task", format_func=lab_state.TASK_LABELS.get,
                    disabled=busy)
     c[1].slider("Sequence length T", 2, 200, key="tr_T", disabled=busy)
     c[2].pills("Cells to compare", list(lab_state.CELL_LABELS), selection_mode="multi",
                key="tr_cells", format_func=lab_state.CELL_LABELS.get, disabled=busy)
-    c[3].checkbox("+ no-clipping run", key="tr_noclip",
+    c[2].checkbox("+ no-clipping run", key="tr_noclip",
                   disabled=busy or lab.clip == "none" or len(lab.cells) >= lab_state.MAX_RUNS,
                   help="Adds a run of the first cell with clipping off (3 runs at most).")
     box.caption(lab_state.TASK_NOTES[lab.task])

@@ -71,3 +71,11 @@ def test_the_folded_loop_says_what_it_goes_through():
         return [a["text"] for a in uv.folded_figure(cell)["layout"]["annotations"]][-1]
     assert label("rnn") == "W<sub>hh</sub>" and label("lstm") == "W<sub>hh</sub>"
     assert "z" in label("mingru") and "f′" in label("minlstm") and "u" in label("indrnn")
+
+
+def test_the_lab_offers_every_cell_it_can_train():
+    from app import lab_state
+    from engine import train
+
+    assert tuple(lab_state.CELL_LABELS) == train.CELLS
+    assert {"mingru", "minlstm"} <= set(train.CELLS)

@@ -114,3 +114,39 @@ def test_minlstm_stays_finite_where_f_plus_i_underflows():
     assert all(np.isfinite(g).all() for g in grads.params.values())
     np.testing.assert_allclose(gates["f_prime"] + gates["i_prime"], 1.0, rtol=1e-15)
     assert trace.overflow is None
+
+
+@pytest.mark.parametrize("cell", STEPS)
+def test_the_torch_module_is_the_engines_cell(cell):
+    """The Training lab trains the diagonal cells with engine.torch_bridge.diagonal_rnn:
+    its outputs and gradients equal the engine's (float64), and the weights go both ways."""
+    net = Network(cell, 3, 4, num_layers=2, bidirectional=True, seed=1)
+    module = net.to_torch()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((7, 2, 3))
+    xt = torch.tensor(x, requires_grad=True)
+    out, h_n = module(xt)
+    trace = net.run(x)
+    assert_close(trace.output, out.detach().numpy(), what="output")
+    assert_close(trace.h_n, h_n.detach().numpy(), what="h_n")
+    g = rng.standard_normal(out.shape)
+    out.backward(torch.tensor(g))
+    grads = trace.backward(g)
+    for name, param in module.named_parameters():
+        assert_close(grads.params[name], param.grad.numpy(), what=name)
+    assert_close(grads.input, xt.grad.numpy(), what="input grad")
+    back = Network.from_torch(module)
+    assert back.cell_name == cell and back.num_layers == 2 and back.bidirectional
+    assert all(np.array_equal(back.params[k], net.params[k]) for k in net.params)
+    unbatched, _ = module(torch.tensor(x[:, 0]))
+    assert_close(unbatched.detach().numpy(), trace.output[:, 0], what="unbatched")
+
+
+@pytest.mark.parametrize("cell", STEPS)
+def test_the_min_cells_train(cell):
+    from engine.train import TrainConfig, train
+
+    result = train(TrainConfig(task="adding", seq_len=20, cell=cell, hidden=8, steps=60,
+                               batch=32, seed=0))
+    assert result.stopped is None and np.isfinite(result.final_loss)
+    assert np.mean(result.losses[-10:]) < np.mean(result.losses[:10])
