@@ -59,5 +59,5 @@ finally:
     if not st.session_state.get("w_scene"):
         st.sidebar.button("▶ Start the guided tour", key="tour-start",
                           on_click=talk.apply_scene, args=(1,), use_container_width=True)
-    sidebar.draw(trained_entry)
+    sidebar.draw(trained_entry, own_network=page.url_path == "chaos")
     gc_freeze.freeze_once()  # after the first page's imports and caches

@@ -107,8 +107,10 @@ def read() -> tuple[Settings, list[str], trained.Trained | None]:
     return settings, early + notices, entry
 
 
-def draw(entry: trained.Trained | None) -> None:
-    """The sidebar's widgets; ``entry`` is the trained network ``read`` found, if any."""
+def draw(entry: trained.Trained | None, own_network: bool = False) -> None:
+    """The sidebar's widgets; ``entry`` is the trained network ``read`` found, if any.
+    ``own_network``: the page computes with a network of its own (Edge of chaos sweeps a
+    tanh RNN), so the initialisation controls apply whatever the cell."""
     ss = st.session_state
     sb = st.sidebar
     fixed = entry is not None  # a trained network fixes its shape, weights and input
@@ -135,10 +137,11 @@ def draw(entry: trained.Trained | None) -> None:
     if ss["w_scale"] == SCALES[0]:
         sb.slider("Gain g", *FLOAT_RANGES["gain"], step=0.01, key="w_gain", disabled=fixed)
     else:
+        no_whh = ss["w_cell"] in DIAGONAL and not own_network
         sb.slider("Spectral radius ρ of W_hh", RADIUS_MIN, FLOAT_RANGES["radius"][1], step=0.01,
-                  key="w_radius", disabled=fixed or ss["w_cell"] in DIAGONAL,
-                  help="minGRU and minLSTM have no W_hh: nothing to rescale."
-                  if ss["w_cell"] in DIAGONAL else None)
+                  key="w_radius", disabled=fixed or no_whh,
+                  help="minGRU and minLSTM have no W_hh: nothing to rescale." if no_whh
+                  else None)
     sb.number_input("Seed", *INT_RANGES["seed"], step=1, key="w_seed", disabled=fixed)
 
     sb.markdown("### Input and loss")

@@ -79,3 +79,11 @@ def test_the_lab_offers_every_cell_it_can_train():
 
     assert tuple(lab_state.CELL_LABELS) == train.CELLS
     assert {"mingru", "minlstm"} <= set(train.CELLS)
+
+
+def test_the_radius_slider_is_off_only_where_there_is_no_w_hh():
+    """minGRU has no W_hh to rescale; Edge of chaos sweeps a tanh RNN of its own, whose
+    radius the slider sets whatever the sidebar's cell."""
+    for page, disabled in [("screens/gradients.py", True), ("screens/chaos.py", False)]:
+        at = open_page(page, {"cell": "mingru", "radius": "0.9", "T": "20", "hidden": "8"})
+        assert at.sidebar.slider(key="w_radius").disabled is disabled, page
