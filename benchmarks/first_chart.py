@@ -36,15 +36,13 @@ import argparse
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.conftest import CHROME_ARGS, CHROMIUM, _free_port  # noqa: E402
+from tests.browser.conftest import CHROME_ARGS, CHROMIUM, _free_port, start_server  # noqa: E402
 
 TARGET = 1.5
 # --slow: each visitor's link as a busy venue's wifi gives it (Chromium's network emulation)
@@ -119,21 +117,7 @@ RESOURCES = """() => {
 
 def start(port: int, script: str, cwd: Path) -> subprocess.Popen:
     """``streamlit run`` as the browser tests start it, from ``cwd`` (its own checkout)."""
-    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless=true",
-           "--server.address=127.0.0.1", f"--server.port={port}",
-           "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("streamlit did not become healthy within 90 s")
+    return start_server(port, script, cwd=cwd, timeout=90)
 
 
 def visit(context, url: str, until: str = "chart", timeout_ms: float = 60_000) -> dict:

@@ -26,13 +26,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, script: str = "app/main.py") -> subprocess.Popen:
-    """``streamlit run app/main.py`` bound to 127.0.0.1, no telemetry, no file watcher."""
+def start_server(port: int, script: str = "app/main.py", cwd=ROOT,
+                 timeout: float = 60) -> subprocess.Popen:
+    """``streamlit run app/main.py`` bound to 127.0.0.1, no telemetry, no file watcher,
+    from the checkout ``cwd``; healthy within ``timeout`` seconds or an error."""
     cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless=true",
            "--server.address=127.0.0.1", f"--server.port={port}",
            "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited: {proc.stderr.read().decode()[-2000:]}")
@@ -42,7 +44,7 @@ def start_server(port: int, script: str = "app/main.py") -> subprocess.Popen:
         except OSError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("streamlit did not become healthy within 60 s")
+    raise RuntimeError(f"streamlit did not become healthy within {timeout:g} s")
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:
