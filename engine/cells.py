@@ -407,8 +407,8 @@ class MinGRUCell(Cell):
     def __init__(self, hidden_size: int, activation: str = "tanh"):
         super().__init__(hidden_size, "tanh")
 
-    def param_shapes(self, input_size):
-        return {"w_ih": (2 * self.H, input_size), "b_ih": (2 * self.H,)}
+    def param_shapes(self, input_size):  # the input projection only: no W_hh, no b_hh
+        return {"w_ih": (self.blocks * self.H, input_size), "b_ih": (self.blocks * self.H,)}
 
     def forward(self, x, p, h0, c0=None):
         H = self.H
@@ -463,9 +463,6 @@ class MinLSTMCell(MinGRUCell):
     gate_names = ("f", "i", "htilde")
     pre_names = gate_names
     shown_gates = ("f_prime", "i_prime", "htilde")  # what multiplies h_{t-1} and h~_t
-
-    def param_shapes(self, input_size):
-        return {"w_ih": (3 * self.H, input_size), "b_ih": (3 * self.H,)}
 
     def forward(self, x, p, h0, c0=None):
         H = self.H

@@ -7,8 +7,7 @@ import math
 import streamlit as st
 
 from app import compute, ui
-from app.sidebar import CELL_LABELS
-from app.state import DIAGONAL
+from app.state import DIAGONAL, cell_name
 from app.views import gradients as gv
 from engine import CELLS, diagnostics
 
@@ -149,7 +148,7 @@ if run is not None:
                                         run.gamma if s.cell in ("rnn", "indrnn") else None,
                                         s.cell), key="grad_singular")
         else:
-            st.caption(f"The {CELL_LABELS[s.cell]} cell has no W_hh, so no singular values to "
+            st.caption(f"The {cell_name(s.cell)} cell has no W_hh, so no singular values to "
                        "show: its state reaches the next step only through the elementwise "
                        "carry.")
     with right:
