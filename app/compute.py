@@ -271,6 +271,6 @@ def scan_pairs(s: Settings) -> ScanPairs:
     x = x[:SCAN_STEPS]
     trace = net.run(x)
     gates = {k: v[:, 0] for k, v in trace.pass_trace(0, 0).gates.items()}
-    unit = min(s.chosen_units()[0], s.hidden - 1)
+    unit = s.chosen_units()[0]  # an existing unit (0 when none is)
     return ScanPairs(cell=cell, unit=unit, a=net.cell.carry(gates)[:, unit],
                      b=net.cell.drive(gates)[:, unit], h=trace.pass_trace(0, 0).h[:, 0, unit])
