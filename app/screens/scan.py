@@ -61,9 +61,9 @@ if pairs is not None:
     ui.chart(sv.tree_figure(pairs.a, s.scan, title=title), key="scan_tree", primary=True)
     if ui.presenting():
         st.stop()
-    if where:
-        st.caption("The pairs are those of layer 0, the first unit chosen on the Hidden state "
-                   f"page{where}.")
+    if where or s.layers > 1 or s.bidir:  # say which of several recurrences is scanned
+        st.caption("The pairs are those of layer 0, forward direction, the first unit chosen "
+                   f"on the Hidden state page{where}.")
     if s.scan == "blelloch":
         st.caption("Blelloch's bars are its up-sweep; the down-sweep then runs the tree back "
                    "down, handing each block the combined pair of everything before it, and "

@@ -61,3 +61,11 @@ def test_span_memory_is_the_carry_of_the_span():
     assert sv.span_memory(a, 2, 3) == -np.inf  # a zero carry forgets everything before it
     fig = sv.tree_figure(a, "blelloch")
     assert np.isfinite(fig["data"][0]["marker"]["color"]).all()  # drawn at the scale's end
+
+
+def test_a_deep_network_says_which_recurrence_is_scanned():
+    at = open_page("screens/scan.py", {"cell": "mingru", "layers": "2", "bidir": "true",
+                                       "hidden": "4"})
+    assert any("layer 0, forward direction" in c.value for c in at.caption)
+    at = open_page("screens/scan.py", {"cell": "mingru", "hidden": "4"})
+    assert not any("layer 0" in c.value for c in at.caption)  # one recurrence: nothing to say
