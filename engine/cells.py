@@ -67,6 +67,7 @@ class Cell:
     has_cell_state = False
     uses_activation = True
     diagonal = False  # h_t depends on h_{t-1} elementwise only (no W_hh): a scan computes it
+    state_dtype = np.float64  # the recurrent state's type (the LRU's is complex)
     shown_gates: tuple[str, ...] | None = None  # the gates a page draws (None: gate_names)
 
     def __init__(self, hidden_size: int, activation: str = "tanh"):
@@ -76,6 +77,11 @@ class Cell:
     def param_shapes(self, input_size: int) -> dict[str, tuple[int, ...]]:
         G, H = self.blocks * self.H, self.H
         return {"w_ih": (G, input_size), "w_hh": (G, H), "b_ih": (G,), "b_hh": (G,)}
+
+    @property
+    def acc_width(self) -> int:
+        """Columns of a step's accumulated pre-activation gradients (one per gate unit)."""
+        return self.blocks * self.H
 
     def _input_grads(self, rec, p, A: np.ndarray) -> dict[str, np.ndarray]:
         x = rec["x"]
@@ -500,9 +506,140 @@ class MinLSTMCell(MinGRUCell):
         return (da,), dh * g["f_prime"][t], None, None
 
 
+class LRUCell(Cell):
+    """LRU, the linear recurrent unit (Orvieto et al. 2023, "Resurrecting Recurrent Neural
+    Networks for Long Sequences"): a complex diagonal state x_t in C^H, read out as a real y_t.
+
+    lambda = exp(-exp(nu) + i exp(theta)),  gamma = exp(gamma_log),
+    x_t = lambda * x_{t-1} + gamma * (B u_t),   y_t = Re(C x_t) + D u_t
+
+    (u_t is the layer's input, the app's x_t). |lambda| = exp(-exp(nu)) < 1 whatever nu is
+    (the exp parametrisation), and gamma starts at sqrt(1 - |lambda|^2), which keeps E|x|^2
+    as large as the input's however close |lambda| is to 1 (the normalisation). Ring
+    initialisation: |lambda|^2 uniform on [r_min^2, r_max^2], phase uniform on
+    [0, max_phase]. B, C complex (stored as real and imaginary parts), D real (H, I).
+    dx_t/dx_{t-1} = diag(lambda) exactly. The state is complex (``state``); ``h`` and
+    ``out`` are the real y_t, what the pages draw and the next layer reads. Gradients with
+    respect to a complex number z are dL/dRe z + i dL/dIm z (torch's convention), so one
+    step back is a multiplication by conj(lambda).
+    """
+
+    name = "lru"
+    gate_names = ()
+    pre_names = ()
+    uses_activation = False
+    diagonal = True
+    state_dtype = np.complex128
+    r_min, r_max, max_phase = 0.4, 0.99, 2 * np.pi  # the ring initialisation
+
+    def __init__(self, hidden_size: int, activation: str = "tanh"):
+        super().__init__(hidden_size, "tanh")
+
+    def param_shapes(self, input_size):
+        H = self.H
+        return {"nu_log": (H,), "theta_log": (H,), "gamma_log": (H,), "b_re": (H, input_size),
+                "b_im": (H, input_size), "c_re": (H, H), "c_im": (H, H), "d": (H, input_size)}
+
+    @property
+    def acc_width(self) -> int:  # per step: Re and Im of dL/dx_t, and dL/dy_t
+        return 3 * self.H
+
+    def init_params(self, input_size: int, scheme: str, gain: float, rng) -> dict:
+        """The ring initialisation (minimal-LRU's): the LRU has no other."""
+        if scheme != "default":
+            raise ValueError(f"the lru cell has its own (ring) initialisation, not {scheme!r}")
+        H, I = self.H, input_size
+        u1, u2 = rng.uniform(size=H), rng.uniform(size=H)
+        nu_log = np.log(-0.5 * np.log(u1 * (self.r_max**2 - self.r_min**2) + self.r_min**2))
+        theta_log = np.log(self.max_phase * u2)
+        modulus = np.exp(-np.exp(nu_log))
+        return {"nu_log": nu_log, "theta_log": theta_log,
+                "gamma_log": np.log(np.sqrt(1 - modulus**2)),
+                "b_re": rng.normal(0.0, 1.0 / np.sqrt(2 * I), (H, I)),
+                "b_im": rng.normal(0.0, 1.0 / np.sqrt(2 * I), (H, I)),
+                "c_re": rng.normal(0.0, 1.0 / np.sqrt(H), (H, H)),
+                "c_im": rng.normal(0.0, 1.0 / np.sqrt(H), (H, H)),
+                "d": rng.normal(0.0, 1.0 / np.sqrt(I), (H, I))}
+
+    @staticmethod
+    def eigenvalues(p: dict) -> np.ndarray:
+        """lambda = exp(-exp(nu) + i exp(theta)), one per channel."""
+        return np.exp(-np.exp(p["nu_log"]) + 1j * np.exp(p["theta_log"]))
+
+    def forward(self, x, p, h0, c0=None):
+        lam = self.eigenvalues(p)
+        gamma = np.exp(p["gamma_log"])
+        Bu = _project(x, p["b_re"], 0.0) + 1j * _project(x, p["b_im"], 0.0)
+        state, _ = scan.scan(np.broadcast_to(lam, Bu.shape), gamma * Bu,
+                             h0.astype(np.complex128))
+        y = _project(state.real, p["c_re"], 0.0) - _project(state.imag, p["c_im"], 0.0)
+        y += _project(x, p["d"], 0.0)
+        return {"x": x, "h0": h0.astype(np.complex128), "h": y, "state": state, "out": y,
+                "pre": {}, "gates": {"lambda": np.broadcast_to(lam, Bu.shape)}, "Bu": Bu}
+
+    def prepare(self, rec, p):
+        pass
+
+    @staticmethod
+    def carry(gates: dict) -> np.ndarray:
+        return gates["lambda"]
+
+    def into_state(self, p, dy):
+        """dL/dx_t from dL/dy_t through y = Re(C x) + D u: C_re^T dy - i C_im^T dy."""
+        return dy @ p["c_re"] - 1j * (dy @ p["c_im"])
+
+    def step(self, rec, p, t, dh, dc=None, out=None):
+        """dL/dx_{t-1} = conj(lambda) dL/dx_t (no pre-activations: the gradient of the
+        parameters comes from the per-step dL/dx_t in ``param_grads``)."""
+        return (), np.conj(rec["gates"]["lambda"][t]) * dh, None, None
+
+    def backward_span(self, rec, p, direct, lo, end, start, offset, dh, dc, out,
+                      accumulate: bool):
+        """The reverse scan g_t = C^H dy_t + conj(lambda) g_{t+1}, step by step; each step
+        keeps [Re g_t, Im g_t, dy_t] for ``param_grads`` and g_t as dL/dx_t."""
+        acc, dh_all, _ = out
+        lam_bar = np.conj(rec["gates"]["lambda"])
+        for t in range(end, start - 1, -1):
+            k = t - offset
+            dy = direct[t] if t > lo else np.zeros_like(direct[t])
+            dh = dh + self.into_state(p, dy)
+            row = np.concatenate((dh.real, dh.imag, dy), axis=-1)
+            if accumulate:
+                acc[k] += row
+                dh_all[k] += dh
+            else:
+                acc[k] = row
+                dh_all[k] = dh
+            dh = lam_bar[t] * dh
+        return dh, None
+
+    def param_grads(self, rec, p, acc):
+        """From G_t = dL/dx_t and dy_t: dL/dlambda = sum G_t conj(x_{t-1}), then through
+        lambda's exp parametrisation; B's and gamma's through b_t = gamma B u_t; C's and
+        D's through y_t."""
+        H, A = self.H, acc["a"]
+        G = A[..., :H] + 1j * A[..., H:2 * H]
+        dy = A[..., 2 * H:]
+        x, state, Bu = rec["x"], rec["state"], rec["Bu"]
+        lam, gamma = self.eigenvalues(p), np.exp(p["gamma_log"])
+        d_lam = np.sum(G * np.conj(_prev(rec["h0"], state)), axis=(0, 1))
+        # dL/dp = Re(conj(dL/dlambda) dlambda/dp), dlambda/dnu_log = -exp(nu_log) lambda,
+        # dlambda/dtheta_log = i exp(theta_log) lambda
+        along = np.conj(d_lam) * lam
+        Gg = gamma * G
+        return {"nu_log": -np.exp(p["nu_log"]) * along.real,
+                "theta_log": -np.exp(p["theta_log"]) * along.imag,
+                "gamma_log": gamma * np.sum((np.conj(G) * Bu).real, axis=(0, 1)),
+                "b_re": _flat(Gg.real).T @ _flat(x), "b_im": _flat(Gg.imag).T @ _flat(x),
+                "c_re": _flat(dy).T @ _flat(state.real),
+                "c_im": -(_flat(dy).T @ _flat(state.imag)),
+                "d": _flat(dy).T @ _flat(x),
+                "dx": dy @ p["d"] + Gg.real @ p["b_re"] + Gg.imag @ p["b_im"]}
+
+
 CELLS: dict[str, type[Cell]] = {
     c.name: c for c in (RNNCell, LSTMCell, GRUCell, JordanCell, IndRNNCell, MinGRUCell,
-                        MinLSTMCell)
+                        MinLSTMCell, LRUCell)
 }
 
 

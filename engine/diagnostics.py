@@ -43,9 +43,9 @@ def recurrent_blocks(net: Network, layer: int = 0, direction: int = 0) -> dict[s
 
 def diagonal_carry(trace: Trace, layer: int = 0, direction: int = 0) -> np.ndarray:
     """a_t of a diagonal cell, h_t = a_t * h_{t-1} + b_t, time order, (T, B, H): minGRU's
-    1 - z_t, minLSTM's f'_t. dh_t/dh_{t-1} = diag(a_t) exactly, so ||dh_T/dh_t|| is the
-    largest channel's product of a over (t, T] (no bound needed), and each channel's
-    Lyapunov exponent is the mean of log|a_t|."""
+    1 - z_t, minLSTM's f'_t, the LRU's (complex, constant) lambda. dh_t/dh_{t-1} = diag(a_t)
+    exactly, so ||dh_T/dh_t|| is the largest channel's product of |a| over (t, T] (no bound
+    needed), and each channel's Lyapunov exponent is the mean of log|a_t|."""
     net = trace.network
     _check_pass(net, layer, direction)
     if not net.cell.diagonal:
@@ -148,8 +148,9 @@ def jacobian_norms(trace: Trace, layer: int = 0, direction: int = 0, batch_index
     cell, rec, p = _prepared(trace, layer, direction, batch_index)
     T, H = trace.T, trace.network.hidden_size
     n = T if steps is None else check_int("steps", steps, 1, T)
-    mats = np.empty((n, H, H))  # mats[k] = dh_end/dh_{T-1-k}, k steps back
-    dh, dc = np.eye(H), (np.zeros((H, H)) if cell.has_cell_state else None)
+    mats = np.empty((n, H, H), dtype=cell.state_dtype)  # mats[k] = dh_end/dh_{T-1-k}
+    dh, dc = np.eye(H, dtype=cell.state_dtype), (np.zeros((H, H)) if cell.has_cell_state
+                                                  else None)
     mats[0] = dh
     norms = np.full(T, np.nan)
     with np.errstate(all="ignore"):
@@ -157,7 +158,7 @@ def jacobian_norms(trace: Trace, layer: int = 0, direction: int = 0, batch_index
             _, dh, dc, _ = cell.step(rec, p, T - k, dh, dc)
             mats[k] = dh
         if ord == "fro":
-            back = np.sqrt(np.sum(mats * mats, axis=(1, 2)))
+            back = np.sqrt(np.sum(np.abs(mats) ** 2, axis=(1, 2)))
         else:
             back = np.full(n, np.nan)
             finite = np.isfinite(mats).all(axis=(1, 2))

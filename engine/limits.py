@@ -35,12 +35,17 @@ def check_positive(name: str, value) -> float:
     return v
 
 
-def as_float_array(name: str, value, shape: tuple[int | None, ...]) -> np.ndarray:
-    """A finite float64 array whose shape matches ``shape`` (None matches any size)."""
+def as_float_array(name: str, value, shape: tuple[int | None, ...],
+                   dtype=np.float64) -> np.ndarray:
+    """A finite float64 (or ``dtype``: complex128) array whose shape matches ``shape``
+    (None matches any size). Complex values where real ones are due are refused, not cut."""
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        if np.iscomplexobj(value) and not np.issubdtype(dtype, np.complexfloating):
+            raise TypeError
+        arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of numbers") from None
+        raise ValueError(f"{name} must be an array of {'real ' * (dtype == np.float64)}"
+                         "numbers") from None
     fits = arr.ndim == len(shape) and all(
         s is None or s == a for s, a in zip(shape, arr.shape, strict=True))
     if not fits:

@@ -17,7 +17,10 @@ from .cells import CELLS, Cell, make_cell
 from .init import INITS, init_tensor, rescale_radius
 
 PARAM_PREFIX = {"w_ih": "weight_ih", "w_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh",
-                "w_ho": "weight_ho", "b_ho": "bias_ho"}
+                "w_ho": "weight_ho", "b_ho": "bias_ho",
+                # the LRU's, named as in minimal-LRU (B, C complex as real and imaginary parts)
+                "nu_log": "nu_log", "theta_log": "theta_log", "gamma_log": "gamma_log",
+                "b_re": "B_re", "b_im": "B_im", "c_re": "C_re", "c_im": "C_im", "d": "D"}
 
 
 def _first_bad_step(arr: np.ndarray) -> int | None:
@@ -36,7 +39,7 @@ def _step_norms(arrays: list[list[np.ndarray]]) -> np.ndarray:
                 flat = a.reshape(a.shape[0], -1)
                 scale = np.max(np.abs(flat), axis=1, keepdims=True)
                 safe = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
-                norm = safe[:, 0] * np.sqrt(np.sum((flat / safe) ** 2, axis=1))
+                norm = safe[:, 0] * np.sqrt(np.sum(np.abs(flat / safe) ** 2, axis=1))
                 out[-1].append(np.where(np.isfinite(scale[:, 0]), norm, np.inf + scale[:, 0]))
     return np.array(out)
 
@@ -117,15 +120,16 @@ def bptt_pass(cell: Cell, rec: dict, p: dict, direct: np.ndarray, dh_last, dc_la
     offset = min(b[2] for b in blocks)
     n = max(b[1] for b in blocks) - offset + 1
     alloc = np.empty if single else np.zeros
-    acc = {name: alloc((n, B, cell.blocks * H)) for name in cell.acc_names}
-    dh_all = alloc((n, B, H))
+    acc = {name: alloc((n, B, cell.acc_width)) for name in cell.acc_names}
+    dh_all = alloc((n, B, H), dtype=cell.state_dtype)
     dc_all = alloc((n, B, H)) if cell.has_cell_state else None
-    dh0 = np.zeros((B, H))
+    dh0 = np.zeros((B, H), dtype=cell.state_dtype)
     dc0 = np.zeros((B, H)) if cell.has_cell_state else None
     out = [acc[name] for name in cell.acc_names] + [dh_all, dc_all]
     for lo, end, start in blocks:
         final = end == T - 1
-        dh = dh_last.copy() if final and dh_last is not None else np.zeros((B, H))
+        dh = (dh_last.astype(cell.state_dtype) if final and dh_last is not None
+              else np.zeros((B, H), dtype=cell.state_dtype))
         dc = dc_last.copy() if final and dc_last is not None else None
         dh, dc = cell.backward_span(rec, p, direct, lo, end, start, offset, dh, dc, out,
                                     accumulate=not single)
@@ -153,13 +157,13 @@ def _accumulate(store: list, d: int, values: np.ndarray, offset: int, T: int) ->
         if n == T:
             store[d] = values
             return
-        store[d] = np.zeros((T,) + values.shape[1:])
+        store[d] = np.zeros((T,) + values.shape[1:], dtype=values.dtype)
     store[d][offset:offset + n] += values
 
 
 def _window(rec: dict, offset: int, n: int) -> dict:
     """The record of steps offset..offset+n-1, as ``param_grads`` reads it."""
-    out = {k: rec[k][offset:offset + n] for k in ("x", "state", "h")}
+    out = {k: rec[k][offset:offset + n] for k in ("x", "state", "h", "Bu") if k in rec}
     out["h0"] = rec["h0"] if offset == 0 else rec["state"][offset - 1]
     return out
 
@@ -194,15 +198,23 @@ class Network:
         self.params: dict[str, np.ndarray] = {}
         for layer in range(self.num_layers):
             for d in range(self.num_directions):
-                for short, shape in self.cell.param_shapes(self.layer_input_size(layer)).items():
-                    w = init_tensor(init, short, shape, self.cell.blocks, self.hidden_size,
-                                    gain, rng)
+                for short, w in self._initial(self.layer_input_size(layer), init, gain,
+                                              rng).items():
                     if spectral_radius is not None and short == "w_hh":
                         radius = limits.check_positive("spectral_radius", spectral_radius)
                         w = rescale_radius(w, self.hidden_size, radius)
                     self.params[self.key(short, layer, d)] = w
         if forget_bias is not None:
             self.set_forget_bias(forget_bias)
+
+    def _initial(self, input_size: int, init: str, gain: float, rng) -> dict:
+        """One layer-direction's initial weights: the cell's own scheme where it has one
+        (the LRU's ring), else ``init_tensor`` per parameter."""
+        if hasattr(self.cell, "init_params"):
+            return self.cell.init_params(input_size, init, gain, rng)
+        return {short: init_tensor(init, short, shape, self.cell.blocks, self.hidden_size,
+                                   gain, rng)
+                for short, shape in self.cell.param_shapes(input_size).items()}
 
     # --- layout -------------------------------------------------------------------------
     @property
@@ -259,11 +271,11 @@ class Network:
         return network_to_torch(self)
 
     # --- forward ------------------------------------------------------------------------
-    def _check_state(self, name, value, B, batched):
+    def _check_state(self, name, value, B, batched, dtype=np.float64):
         LD, H = self.num_layers * self.num_directions, self.hidden_size
         if value is None:
             return np.zeros((LD, B, H))
-        arr = limits.as_float_array(name, value, (LD, B, H) if batched else (LD, H))
+        arr = limits.as_float_array(name, value, (LD, B, H) if batched else (LD, H), dtype)
         return arr if batched else arr[:, None, :]
 
     def run(self, x, h0=None, c0=None) -> Trace:
@@ -379,7 +391,8 @@ class Trace:
         want = (T, B, D * H) if self.batched else (T, D * H)
         g = limits.as_float_array("grad_output", grad_output, want)
         g = g if self.batched else g[:, None, :]
-        ghn = None if grad_h_n is None else net._check_state("grad_h_n", grad_h_n, B, self.batched)
+        ghn = None if grad_h_n is None else net._check_state(
+            "grad_h_n", grad_h_n, B, self.batched, net.cell.state_dtype)  # like h_n
         gcn = None
         if grad_c_n is not None:
             if not net.cell.has_cell_state:
@@ -428,7 +441,7 @@ class Trace:
                             None if ghn is None else ghn[idx],
                             None if gcn is None else gcn[idx], layer_blocks)
                         n = dh_all.shape[0]
-                        dh0[idx] += h0_grad
+                        dh0[idx] += h0_grad.real  # h0 is real (the LRU casts it to complex)
                         if dc0 is not None:
                             dc0[idx] += c0_grad
                         pg = net.cell.param_grads(_window(pt.rec, offset, n), p, acc)
