@@ -75,7 +75,8 @@ def signal_for(s: Settings) -> tuple[np.ndarray, tuple]:
 
 def build_network(s: Settings, input_size: int) -> Network:
     return Network(s.cell, input_size=input_size, hidden_size=s.hidden, num_layers=s.layers,
-                   bidirectional=s.bidir, activation=s.activation, init=s.init, gain=s.gain,
+                   bidirectional=s.bidir, activation=s.activation, init=s.init_scheme,
+                   gain=s.gain,
                    spectral_radius=s.spectral_radius, seed=s.seed)
 
 
@@ -258,7 +259,7 @@ class ScanPairs:
     unit: int
     a: np.ndarray  # (T,) the carry
     b: np.ndarray  # (T,) the drive
-    h: np.ndarray  # (T,) the state the network computed (float64)
+    h: np.ndarray  # (T,) the state the network computed (float64; the LRU's complex)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -269,8 +270,8 @@ def scan_pairs(s: Settings) -> ScanPairs:
     fresh = replace(s.physics(), cell=cell, weights="", layers=1, bidir=False)
     net, x, _ = network_and_input(fresh)
     x = x[:SCAN_STEPS]
-    trace = net.run(x)
-    gates = {k: v[:, 0] for k, v in trace.pass_trace(0, 0).gates.items()}
+    pt = net.run(x).pass_trace(0, 0)
+    a, b = net.cell.pairs(pt.rec)
     unit = s.chosen_units()[0]  # an existing unit (0 when none is)
-    return ScanPairs(cell=cell, unit=unit, a=net.cell.carry(gates)[:, unit],
-                     b=net.cell.drive(gates)[:, unit], h=trace.pass_trace(0, 0).h[:, 0, unit])
+    return ScanPairs(cell=cell, unit=unit, a=a[:, 0, unit], b=b[:, 0, unit],
+                     h=pt.state[:, 0, unit])

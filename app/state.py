@@ -15,6 +15,7 @@ from engine.signals import ENCODINGS, LOSS_WHERE, SIGNALS
 
 GATED = tuple(name for name, cell in CELLS.items() if cell.gate_names)
 DIAGONAL = tuple(name for name, cell in CELLS.items() if cell.diagonal)  # no W_hh
+OWN_INIT = tuple(name for name, cell in CELLS.items() if hasattr(cell, "init_params"))
 SHORT_NAMES = {"jordan": "Jordan", "indrnn": "IndRNN", "mingru": "minGRU", "minlstm": "minLSTM"}
 
 
@@ -82,6 +83,11 @@ class Settings:
     def activation(self) -> str:
         """The activation the engine gets (gated cells fix their own)."""
         return self.act if self.uses_activation else "tanh"
+
+    @property
+    def init_scheme(self) -> str:
+        """The initialisation the engine gets (the LRU has its own ring initialisation)."""
+        return "default" if self.cell in OWN_INIT else self.init
 
     @property
     def spectral_radius(self) -> float | None:

@@ -8,6 +8,7 @@ from app import compute, plot, talk
 from app.export_panel import export_panel
 from app.state import DEFAULTS, GATED, Settings, cell_name
 from app.views.common import TITLE_PX
+from engine import CELLS
 
 # A compact header, so a page's main chart starts within the first screen at 1280x720: less
 # of Streamlit's top padding, a smaller title, and KaTeX blocks that never cut off (a long
@@ -22,31 +23,8 @@ STYLE = """<style>
 PLOT_CONFIG = {"displaylogo": False, "responsive": True,
                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 
-# Each cell's equations, one entry each ("&" aligns them at "="; a long one breaks inside
-# its entry, so the two halves stay in one column).
-EQUATIONS = {
-    "rnn": [r"h_t &= \varphi\left(W_{ih}\,x_t + b_{ih} + W_{hh}\,h_{t-1} + b_{hh}\right)"],
-    "jordan": [r"h_t &= \varphi\left(W_{ih}\,x_t + b_{ih} + W_{hh}\,y_{t-1} + b_{hh}\right)",
-               r"y_t &= \varphi\left(W_{ho}\,h_t + b_{ho}\right)"],
-    "indrnn": [r"h_t &= \varphi\left(W_{ih}\,x_t + b_{ih} + u \odot h_{t-1} + b_{hh}\right)"],
-    "lstm": [r"i_t &= \sigma(W_{ii} x_t + W_{hi} h_{t-1} + b_i)",
-             r"f_t &= \sigma(W_{if} x_t + W_{hf} h_{t-1} + b_f)",
-             r"g_t &= \tanh(W_{ig} x_t + W_{hg} h_{t-1} + b_g)",
-             r"o_t &= \sigma(W_{io} x_t + W_{ho} h_{t-1} + b_o)",
-             r"c_t &= f_t \odot c_{t-1} + i_t \odot g_t",
-             r"h_t &= o_t \odot \tanh(c_t)"],
-    "gru": [r"r_t &= \sigma(W_{ir} x_t + W_{hr} h_{t-1} + b_r)",
-            r"z_t &= \sigma(W_{iz} x_t + W_{hz} h_{t-1} + b_z)",
-            r"n_t &= \tanh(W_{in} x_t + b_{in} \\ &\qquad + r_t \odot (W_{hn} h_{t-1} + b_{hn}))",
-            r"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}"],
-    "mingru": [r"z_t &= \sigma(W_z x_t + b_z)",
-               r"\tilde h_t &= W_h x_t + b_h",
-               r"h_t &= (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t"],
-    "minlstm": [r"f_t &= \sigma(W_f x_t + b_f), \quad i_t = \sigma(W_i x_t + b_i)",
-                r"\tilde h_t &= W_h x_t + b_h",
-                r"f'_t &= \frac{f_t}{f_t + i_t}, \quad i'_t = \frac{i_t}{f_t + i_t}",
-                r"h_t &= f'_t \odot h_{t-1} + i'_t \odot \tilde h_t"],
-}
+# Each cell's equations live with the cell (engine.cells: ``Cell.equations``).
+EQUATIONS = {name: list(cell.equations) for name, cell in CELLS.items()}
 
 
 def equation_blocks(lines: list[str], columns: int) -> list[str]:
@@ -97,7 +75,7 @@ def header(title: str, text: str, s: Settings, extra_latex: tuple = (),
     lines = [*EQUATIONS[cell or s.cell], *extra_latex]
     blocks = equation_blocks(lines, 2 if len(lines) > 2 else 1)
     shown = cell or s.cell
-    note = ("" if shown in GATED else
+    note = ("" if shown in GATED or not CELLS[shown].uses_activation else
             f"{cell_name(shown)} cell, φ = {'tanh' if cell else s.act}")
     if len(blocks) == 1:
         st.latex(blocks[0])

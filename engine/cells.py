@@ -69,6 +69,10 @@ class Cell:
     diagonal = False  # h_t depends on h_{t-1} elementwise only (no W_hh): a scan computes it
     state_dtype = np.float64  # the recurrent state's type (the LRU's is complex)
     shown_gates: tuple[str, ...] | None = None  # the gates a page draws (None: gate_names)
+    # the cell's equations as the pages show them, in the charts' symbols: LaTeX, one entry
+    # each ("&" aligns them at "="; a long one breaks inside its entry)
+    equations: tuple[str, ...] = ()
+    h_label = "h_t"  # what ``h`` in a record is, as a page labels it
 
     def __init__(self, hidden_size: int, activation: str = "tanh"):
         self.H = hidden_size
@@ -133,6 +137,9 @@ class RNNCell(Cell):
     """Elman: h_t = phi(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."""
 
     name = "rnn"
+    equations = (
+        r"h_t &= \varphi\left(W_{ih}\,x_t + b_{ih} + W_{hh}\,h_{t-1} + b_{hh}\right)",
+    )
 
     def forward(self, x, p, h0, c0=None):
         xproj = _project(x, p["w_ih"], p["b_ih"] + p["b_hh"])
@@ -160,6 +167,9 @@ class IndRNNCell(RNNCell):
     """IndRNN (Li et al. 2018): h_t = phi(W_ih x_t + b_ih + u * h_{t-1} + b_hh), u a vector."""
 
     name = "indrnn"
+    equations = (
+        r"h_t &= \varphi\left(W_{ih}\,x_t + b_{ih} + u \odot h_{t-1} + b_{hh}\right)",
+    )
 
     def param_shapes(self, input_size):
         shapes = super().param_shapes(input_size)
@@ -201,6 +211,10 @@ class JordanCell(Cell):
     """
 
     name = "jordan"
+    equations = (
+        r"h_t &= \varphi\left(W_{ih}\,x_t + b_{ih} + W_{hh}\,y_{t-1} + b_{hh}\right)",
+        r"y_t &= \varphi\left(W_{ho}\,h_t + b_{ho}\right)",
+    )
     pre_names = ("h", "y")
     acc_names = ("a", "ao")
 
@@ -251,6 +265,14 @@ class LSTMCell(Cell):
     """
 
     name = "lstm"
+    equations = (
+        r"i_t &= \sigma(W_{ii} x_t + W_{hi} h_{t-1} + b_i)",
+        r"f_t &= \sigma(W_{if} x_t + W_{hf} h_{t-1} + b_f)",
+        r"g_t &= \tanh(W_{ig} x_t + W_{hg} h_{t-1} + b_g)",
+        r"o_t &= \sigma(W_{io} x_t + W_{ho} h_{t-1} + b_o)",
+        r"c_t &= f_t \odot c_{t-1} + i_t \odot g_t",
+        r"h_t &= o_t \odot \tanh(c_t)",
+    )
     blocks = 4
     gate_names = ("i", "f", "g", "o")
     pre_names = gate_names
@@ -329,6 +351,12 @@ class GRUCell(Cell):
     """
 
     name = "gru"
+    equations = (
+        r"r_t &= \sigma(W_{ir} x_t + W_{hr} h_{t-1} + b_r)",
+        r"z_t &= \sigma(W_{iz} x_t + W_{hz} h_{t-1} + b_z)",
+        r"n_t &= \tanh(W_{in} x_t + b_{in} \\ &\qquad + r_t \odot (W_{hn} h_{t-1} + b_{hn}))",
+        r"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}",
+    )
     blocks = 3
     gate_names = ("r", "z", "n")
     pre_names = gate_names
@@ -404,6 +432,11 @@ class MinGRUCell(Cell):
     """
 
     name = "mingru"
+    equations = (
+        r"z_t &= \sigma(W_z x_t + b_z)",
+        r"\tilde h_t &= W_h x_t + b_h",
+        r"h_t &= (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t",
+    )
     blocks = 2
     gate_names = ("z", "htilde")
     pre_names = gate_names
@@ -450,6 +483,10 @@ class MinGRUCell(Cell):
         """b_t in h_t = a_t * h_{t-1} + b_t: what the step writes."""
         return gates["z"] * gates["htilde"]
 
+    def pairs(self, rec: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The scan's pairs (a_t, b_t) of a record, processing order."""
+        return self.carry(rec["gates"]), self.drive(rec["gates"])
+
 
 class MinLSTMCell(MinGRUCell):
     """minLSTM (Feng et al. 2024): an LSTM's forget and input gates from the input only,
@@ -465,6 +502,12 @@ class MinLSTMCell(MinGRUCell):
     """
 
     name = "minlstm"
+    equations = (
+        r"f_t &= \sigma(W_f x_t + b_f), \quad i_t = \sigma(W_i x_t + b_i)",
+        r"\tilde h_t &= W_h x_t + b_h",
+        r"f'_t &= \frac{f_t}{f_t + i_t}, \quad i'_t = \frac{i_t}{f_t + i_t}",
+        r"h_t &= f'_t \odot h_{t-1} + i'_t \odot \tilde h_t",
+    )
     blocks = 3
     gate_names = ("f", "i", "htilde")
     pre_names = gate_names
@@ -518,18 +561,24 @@ class LRUCell(Cell):
     as large as the input's however close |lambda| is to 1 (the normalisation). Ring
     initialisation: |lambda|^2 uniform on [r_min^2, r_max^2], phase uniform on
     [0, max_phase]. B, C complex (stored as real and imaginary parts), D real (H, I).
-    dx_t/dx_{t-1} = diag(lambda) exactly. The state is complex (``state``); ``h`` and
-    ``out`` are the real y_t, what the pages draw and the next layer reads. Gradients with
+    dx_t/dx_{t-1} = diag(lambda) exactly. The state is complex (``state``); ``h`` is its
+    real part (what the pages draw of it), ``out`` the real y_t the next layer reads. Gradients with
     respect to a complex number z are dL/dRe z + i dL/dIm z (torch's convention), so one
     step back is a multiplication by conj(lambda).
     """
 
     name = "lru"
+    equations = (
+        r"\lambda &= \exp\left(-e^{\nu} + i\,e^{\theta}\right), \quad \gamma = e^{\gamma_{\log}}",
+        r"h_t &= \lambda \odot h_{t-1} + \gamma \odot (B\,x_t) \quad (h_t \in \mathbb{C}^H)",
+        r"y_t &= \operatorname{Re}(C\,h_t) + D\,x_t",
+    )
     gate_names = ()
     pre_names = ()
     uses_activation = False
     diagonal = True
     state_dtype = np.complex128
+    h_label = "Re h_t"  # ``h`` in a record is the real part of the complex state
     r_min, r_max, max_phase = 0.4, 0.99, 2 * np.pi  # the ring initialisation
 
     def __init__(self, hidden_size: int, activation: str = "tanh"):
@@ -570,19 +619,28 @@ class LRUCell(Cell):
         lam = self.eigenvalues(p)
         gamma = np.exp(p["gamma_log"])
         Bu = _project(x, p["b_re"], 0.0) + 1j * _project(x, p["b_im"], 0.0)
-        state, _ = scan.scan(np.broadcast_to(lam, Bu.shape), gamma * Bu,
-                             h0.astype(np.complex128))
+        b = gamma * Bu
+        state, _ = scan.scan(np.broadcast_to(lam, b.shape), b, h0.astype(np.complex128))
         y = _project(state.real, p["c_re"], 0.0) - _project(state.imag, p["c_im"], 0.0)
         y += _project(x, p["d"], 0.0)
-        return {"x": x, "h0": h0.astype(np.complex128), "h": y, "state": state, "out": y,
-                "pre": {}, "gates": {"lambda": np.broadcast_to(lam, Bu.shape)}, "Bu": Bu}
+        # lambda as the pages draw a gate: real, per step (it is the same at every step)
+        gates = {"lambda_abs": np.broadcast_to(np.abs(lam), y.shape),
+                 "lambda_phase": np.broadcast_to(np.angle(lam), y.shape)}
+        return {"x": x, "h0": h0.astype(np.complex128), "h": state.real, "state": state,
+                "out": y,
+                "pre": {}, "gates": gates, "lam": lam, "Bu": Bu, "b": b}
 
     def prepare(self, rec, p):
         pass
 
     @staticmethod
     def carry(gates: dict) -> np.ndarray:
-        return gates["lambda"]
+        """lambda (complex), per step."""
+        return gates["lambda_abs"] * np.exp(1j * gates["lambda_phase"])
+
+    def pairs(self, rec: dict) -> tuple[np.ndarray, np.ndarray]:
+        """(lambda, gamma * B x_t) per step, complex."""
+        return np.broadcast_to(rec["lam"], rec["b"].shape), rec["b"]
 
     def into_state(self, p, dy):
         """dL/dx_t from dL/dy_t through y = Re(C x) + D u: C_re^T dy - i C_im^T dy."""
@@ -591,14 +649,14 @@ class LRUCell(Cell):
     def step(self, rec, p, t, dh, dc=None, out=None):
         """dL/dx_{t-1} = conj(lambda) dL/dx_t (no pre-activations: the gradient of the
         parameters comes from the per-step dL/dx_t in ``param_grads``)."""
-        return (), np.conj(rec["gates"]["lambda"][t]) * dh, None, None
+        return (), np.conj(rec["lam"]) * dh, None, None
 
     def backward_span(self, rec, p, direct, lo, end, start, offset, dh, dc, out,
                       accumulate: bool):
         """The reverse scan g_t = C^H dy_t + conj(lambda) g_{t+1}, step by step; each step
         keeps [Re g_t, Im g_t, dy_t] for ``param_grads`` and g_t as dL/dx_t."""
         acc, dh_all, _ = out
-        lam_bar = np.conj(rec["gates"]["lambda"])
+        lam_bar = np.conj(rec["lam"])
         for t in range(end, start - 1, -1):
             k = t - offset
             dy = direct[t] if t > lo else np.zeros_like(direct[t])
@@ -610,7 +668,7 @@ class LRUCell(Cell):
             else:
                 acc[k] = row
                 dh_all[k] = dh
-            dh = lam_bar[t] * dh
+            dh = lam_bar * dh
         return dh, None
 
     def param_grads(self, rec, p, acc):

@@ -67,10 +67,11 @@ def activation_slopes(trace: Trace, layer: int = 0, direction: int = 0) -> dict:
     """phi'(a_t) of every activation of an ungated cell, time order, (T, B, H) each: what
     plays the role of a gate there, since J_t = diag(phi'(a_t)) W_hh (a slope near 0 passes
     no gradient, like a shut gate). Keys are the cell's pre-activations: "h" (and "y" for the
-    Jordan cell). Gated cells (LSTM, GRU) have real gates: an empty dict."""
+    Jordan cell). Gated cells (LSTM, GRU) have real gates, and the LRU no activation at
+    all: an empty dict."""
     net = trace.network
     _check_pass(net, layer, direction)
-    if net.cell.gate_names:
+    if net.cell.gate_names or not net.cell.uses_activation:
         return {}
     act = get_activation(net.activation)
     pt = trace.pass_trace(layer, direction)
@@ -291,9 +292,9 @@ def pascanu_factors(net: Network, layer: int = 0, direction: int = 0):
     Elman and IndRNN: gamma = max|phi'|, sigma = sigma_max(W_hh) (IndRNN: max |u|). Jordan:
     y_t = phi(W_ho phi(W_hh y_{t-1} + ...)), so gamma^2 and sigma_max(W_ho) sigma_max(W_hh).
     Gated cells have no such bound: their gates multiply the path (LSTM, GRU), or the path
-    is known exactly (minGRU, minLSTM: ``diagonal_carry``).
+    is known exactly (minGRU, minLSTM, LRU: ``diagonal_carry``).
     """
-    if net.cell.gate_names:
+    if net.cell.gate_names or net.cell.diagonal:
         return None
     gamma = activation_gamma(net.activation)
     sigma = float(singular_values(recurrent_blocks(net, layer, direction)["h"])[0])

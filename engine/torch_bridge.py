@@ -1,5 +1,6 @@
 """Weights both ways between ``Network`` and ``torch.nn.RNN/LSTM/GRU`` (same state_dict keys),
-and a torch module of the same layout for the diagonal cells torch lacks (minGRU, minLSTM).
+and a torch module of the same layout for the diagonal cells torch lacks (minGRU, minLSTM,
+LRU).
 
 torch is imported here only, so ``import engine`` stays light for a notebook.
 """
@@ -11,11 +12,18 @@ import numpy as np
 
 def diagonal_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bidirectional: bool = False):
-    """A torch module for the diagonal cells (minGRU, minLSTM), which torch lacks, laid out
-    like torch.nn.GRU (``weight_ih_l{k}[_reverse]``, ``bias_ih_l{k}[_reverse]``, input
-    (T, batch, input), returns (output, h_n)), so training and ``Network.from_torch``
-    treat it as they treat torch's. A sequential loop: simple, and fast enough to train."""
+    """A torch module for the diagonal cells (minGRU, minLSTM, LRU), which torch lacks, laid
+    out like torch.nn.GRU (the engine's state_dict keys: ``weight_ih_l{k}[_reverse]``, the
+    LRU's ``nu_log_l{k}``..., input (T, batch, input), returns (output, h_n); the LRU's h_n
+    is its complex state), so training and ``Network.from_torch`` treat it as they treat
+    torch's. A sequential loop: simple, and fast enough to train."""
     import torch
+
+    from .cells import make_cell
+    from .network import PARAM_PREFIX
+
+    engine_cell = make_cell(cell, hidden_size)
+    F = torch.nn.functional
 
     class DiagonalRNN(torch.nn.Module):
         bias, batch_first, proj_size = True, False, 0
@@ -24,25 +32,38 @@ def diagonal_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int =
             super().__init__()
             self.cell, self.input_size, self.hidden_size = cell, input_size, hidden_size
             self.num_layers, self.bidirectional = num_layers, bidirectional
-            blocks = {"mingru": 2, "minlstm": 3}[cell]
             for layer in range(num_layers):
                 width = input_size if layer == 0 else hidden_size * (2 if bidirectional else 1)
                 for sfx in ("", "_reverse") if bidirectional else ("",):
-                    name = f"l{layer}{sfx}"
-                    self.register_parameter(f"weight_ih_{name}", torch.nn.Parameter(
-                        torch.zeros(blocks * hidden_size, width)))
-                    self.register_parameter(f"bias_ih_{name}", torch.nn.Parameter(
-                        torch.zeros(blocks * hidden_size)))
+                    for short, shape in engine_cell.param_shapes(width).items():
+                        self.register_parameter(f"{PARAM_PREFIX[short]}_l{layer}{sfx}",
+                                                torch.nn.Parameter(torch.zeros(shape)))
 
-        def step(self, pre, h):
-            H = self.hidden_size
-            if self.cell == "mingru":  # h_t = (1 - z) h_{t-1} + z h~
-                z = torch.sigmoid(pre[..., :H])
-                return (1 - z) * h + z * pre[..., H:]
-            # minLSTM in log space: f' = f / (f + i) = sig(softplus(-a_i) - softplus(-a_f))
-            ratio = (torch.nn.functional.softplus(-pre[..., H:2 * H])
-                     - torch.nn.functional.softplus(-pre[..., :H]))
-            return torch.sigmoid(ratio) * h + torch.sigmoid(-ratio) * pre[..., 2 * H:]
+        def layer(self, sfx, seq, h):
+            """One layer-direction over ``seq``: its outputs (T, B, H) and last state."""
+            p = {short: getattr(self, f"{PARAM_PREFIX[short]}_{sfx}")
+                 for short in engine_cell.param_shapes(1)}
+            H, hs = self.hidden_size, []
+            if cell == "lru":  # x_t = lambda x_{t-1} + gamma B u_t, y_t = Re(C x_t) + D u_t
+                lam = torch.exp(-torch.exp(p["nu_log"]) + 1j * torch.exp(p["theta_log"]))
+                B = torch.complex(p["b_re"], p["b_im"]) * torch.exp(p["gamma_log"])[:, None]
+                C = torch.complex(p["c_re"], p["c_im"])
+                drive = seq.to(B.dtype) @ B.T
+                h = h.to(B.dtype)
+                for t in range(seq.shape[0]):
+                    h = lam * h + drive[t]
+                    hs.append((h @ C.T).real + seq[t] @ p["d"].T)
+                return torch.stack(hs), h
+            pre = seq @ p["w_ih"].T + p["b_ih"]
+            for t in range(seq.shape[0]):
+                if cell == "mingru":  # h_t = (1 - z) h_{t-1} + z h~
+                    z = torch.sigmoid(pre[t, :, :H])
+                    h = (1 - z) * h + z * pre[t, :, H:]
+                else:  # minLSTM in log space: f' = f / (f + i) = sig(sp(-a_i) - sp(-a_f))
+                    ratio = F.softplus(-pre[t, :, H:2 * H]) - F.softplus(-pre[t, :, :H])
+                    h = torch.sigmoid(ratio) * h + torch.sigmoid(-ratio) * pre[t, :, 2 * H:]
+                hs.append(h)
+            return torch.stack(hs), h
 
         def forward(self, x, h0=None):
             unbatched = x.dim() == 2
@@ -56,14 +77,8 @@ def diagonal_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int =
             for layer in range(self.num_layers):
                 outs = []
                 for d in range(D):
-                    sfx = f"l{layer}" + ("_reverse" if d else "")
-                    w, b = getattr(self, f"weight_ih_{sfx}"), getattr(self, f"bias_ih_{sfx}")
-                    pre = inp.flip(0) @ w.T + b if d else inp @ w.T + b
-                    h, hs = h0[layer * D + d], []
-                    for t in range(pre.shape[0]):
-                        h = self.step(pre[t], h)
-                        hs.append(h)
-                    out = torch.stack(hs)
+                    out, h = self.layer(f"l{layer}" + ("_reverse" if d else ""),
+                                        inp.flip(0) if d else inp, h0[layer * D + d])
                     outs.append(out.flip(0) if d else out)
                     finals.append(h)
                 inp = torch.cat(outs, dim=-1)
@@ -76,7 +91,7 @@ def diagonal_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int =
 def _torch_kind(module) -> tuple[str, str]:
     import torch
 
-    if getattr(module, "cell", None) in ("mingru", "minlstm"):
+    if getattr(module, "cell", None) in ("mingru", "minlstm", "lru"):
         return module.cell, "tanh"
     if isinstance(module, torch.nn.LSTM):
         return "lstm", "tanh"

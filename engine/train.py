@@ -23,11 +23,12 @@ import numpy as np
 import torch
 
 from . import limits
+from .cells import CELLS as ENGINE_CELLS
 from .network import Network, truncation_blocks
 from .tasks import TASKS, Task, make_task
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
-CELLS = ("rnn", "lstm", "gru", "mingru", "minlstm")
+CELLS = ("rnn", "lstm", "gru", "mingru", "minlstm", "lru")
 INITS = ("default", "orthogonal", "identity")  # identity + relu = IRNN (Le et al. 2015)
 CLIP_MODES = ("norm", "value")
 NEXT_STEP_TASKS = ("sine", "chars")  # a backward pass would see the answer
@@ -134,10 +135,12 @@ class SequenceModel(torch.nn.Module):
 
     def __init__(self, config: TrainConfig, task: Task):
         super().__init__()
-        # The engine's initialisers, then its torch bridge: one source for every init scheme.
+        # The engine's initialisers, then its torch bridge: one source for every init scheme
+        # (a cell with its own, the LRU's ring, keeps it: runs compared share one config).
+        own = hasattr(ENGINE_CELLS[config.cell], "init_params")
         net = Network(config.cell, task.input_size, config.hidden, config.layers,
-                      config.bidirectional, config.activation, init=config.init,
-                      seed=config.seed)
+                      config.bidirectional, config.activation,
+                      init="default" if own else config.init, seed=config.seed)
         self.rnn = net.to_torch().float()
         self.head = torch.nn.Linear(config.hidden * net.num_directions, task.output_size)
         self.where = task.where

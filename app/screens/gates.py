@@ -28,6 +28,11 @@ DIAGONAL_TEXT = {
                "the candidate $\\tilde h_t$ (linear in $x_t$) written by $i'_t$. There is no "
                "output gate and no separate cell state; the Jacobian is "
                "$\\mathrm{diag}(f'_t)$ exactly.",
+    "lru": "The LRU has no gates. Each channel keeps its complex state by $|\\lambda_j|$ and "
+           "turns it by the phase of $\\lambda_j$, the same at every step whatever the input: "
+           "a learned, fixed rate of forgetting. It cannot decide from the input what to "
+           "keep; a gate computed from $x_t$ (minGRU's $z_t$, Mamba's $\\Delta_t$) can. "
+           "Below, an LSTM's and a GRU's gates on the same input, which do move.",
 }
 ui.header(
     "Gates",
@@ -60,6 +65,10 @@ if run is not None:
             panels["c"] = pv.c
         shown = list(gates.items())
         ranges, title = {}, f"Gates of layer {layer}{direction}"
+    elif s.cell == "lru":  # no gate, no activation: its carry |lambda| is what keeps
+        panels = {"lambda_abs": pv.gates["lambda_abs"], "re_h": pv.h}
+        shown, ranges = [], {"lambda_abs": (0.0, 1.0)}
+        title = f"What keeps the LRU's state: |λ|, the same at every step, layer {layer}{direction}"
     else:
         panels = {f"φ'{k}": v for k, v in pv.slopes.items()}
         panels.update({"h": pv.h} if pv.y is None else {"h": pv.h, "y": pv.y})
@@ -68,6 +77,14 @@ if run is not None:
         title = f"What gates the {cell_name(s.cell)}: the slope φ'(a_t), layer {layer}{direction}"
     if not ui.presenting():
         row = st.container(horizontal=True, gap="medium")
+        if s.cell == "lru":
+            largest = float(np.max(pv.gates["lambda_abs"]))
+            row.metric("largest |λ|", f"{largest:.3g}",
+                       help="The channel that forgets slowest: its state shrinks by this "
+                            "factor every step (and |λ| < 1 always: λ = exp(−e^ν + i e^θ)).")
+            row.metric("its memory", f"{-1 / np.log(largest):.3g} steps",
+                       help="1 / (−ln |λ|): the steps over which that channel's state falls "
+                            "to 1/e of itself without new input.")
         for name, values in shown:
             if gated:
                 share = float(np.mean(diagnostics.gate_saturation(values, gv.SATURATION)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import streamlit as st
 
 from app import compute, ui
@@ -20,7 +21,10 @@ FACTORS = {
                r"\gamma^2\,\sigma_{\max}(W_{ho})\,\sigma_{\max}(W_{hh})"),
 }
 # the diagonal cells' carry a_t (h_t = a_t h_{t-1} + b_t): their Jacobian is diag(a_t)
-CARRY = {"mingru": ("1 − z_t", r"(1 - z_s)_j"), "minlstm": ("f'_t", r"f'_{s,j}")}
+CARRY = {"mingru": ("1 − z_t", r"(1 - z_s)_j"), "minlstm": ("f'_t", r"f'_{s,j}"),
+         "lru": ("|λ|", r"|\lambda_j|")}
+STEP_JACOBIAN = {"mingru": "diag(1 − z_t)", "minlstm": "diag(f'_t)",
+                 "lru": "diag(λ), complex, of norm max |λ|"}
 
 
 def _num(v: float) -> str:
@@ -89,8 +93,8 @@ if run is not None:
                         "vanishes walking back, above 1 it explodes.")
         if s.cell in DIAGONAL:
             carry = CELLS[s.cell].carry(run.passes[layer][0].gates)
-            row.metric(f"largest {CARRY[s.cell][0]}", f"{float(carry.max()):.3g}",
-                       help=f"The Jacobian of one step is diag({CARRY[s.cell][0]}) exactly: "
+            row.metric(f"largest {CARRY[s.cell][0]}", f"{float(np.abs(carry).max()):.3g}",
+                       help=f"The Jacobian of one step is {STEP_JACOBIAN[s.cell]} exactly: "
                             "walking back, each channel's gradient is multiplied by its "
                             f"{CARRY[s.cell][0]}, all below this largest one (and below 1), "
                             "so what one step's loss sends back can only shrink; losses at "
@@ -112,7 +116,7 @@ if run is not None:
     if ui.presenting():
         st.stop()
     if s.cell in DIAGONAL:
-        st.caption(f"No bound is needed: the Jacobian of one step is diag({CARRY[s.cell][0]}) "
+        st.caption(f"No bound is needed: the Jacobian of one step is {STEP_JACOBIAN[s.cell]} "
                    f"exactly, so ‖∂{h}_(T-1)/∂{h}_t‖ in the Jacobian chart below is the "
                    "largest channel's product of it, not an estimate.")
     elif b is None:

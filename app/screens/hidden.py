@@ -8,6 +8,7 @@ import streamlit as st
 from app import ui
 from app.state import cell_name
 from app.views import hidden as hv
+from engine import CELLS
 
 s = ui.settings()
 ui.header(
@@ -34,5 +35,7 @@ if run is not None:
     row = run.passes[layer]
     h = np.concatenate([pv.h for pv in row], axis=1)
     what = f"layer {layer}" + (", forward units then reverse units" if len(row) > 1 else "")
-    fig = hv.hidden_figure(h, s.chosen_units(), title=f"h_t of {what}, {cell_name(s.cell)} cell")
+    symbol = CELLS[s.cell].h_label  # the LRU's state is complex: its real part is drawn
+    fig = hv.hidden_figure(h, s.chosen_units(),
+                           title=f"{symbol} of {what}, {cell_name(s.cell)} cell", symbol=symbol)
     ui.chart(fig, key="hidden_state", primary=True)

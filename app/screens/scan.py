@@ -15,13 +15,14 @@ s = ui.settings()
 ui.header(
     "Parallel scan",
     "A diagonal recurrence $h_t = a_t \\odot h_{t-1} + b_t$ (minGRU: $a_t = 1 - z_t$, "
-    "$b_t = z_t \\odot \\tilde h_t$) needs no $h_{t-1}$ to compute $a_t$ and $b_t$: they "
+    "$b_t = z_t \\odot \\tilde h_t$; LRU: $a_t = \\lambda$, complex, the same every "
+    "step) needs no $h_{t-1}$ to compute $a_t$ and $b_t$: they "
     "come from the input alone. Two steps fold into one pair, and pairs fold into pairs: "
     "a tree of about $\\log_2 T$ rounds (Hillis-Steele; Blelloch about twice as many, with "
     "less work) gives every state, where the loop needs $T$ rounds one after another. Each "
     "bar is one combine, over the steps it covers; its "
     "colour is how much of the state before those steps survives them, "
-    "$\\log_{10} \\prod a$.",
+    "$\\log_{10} \\prod |a|$.",
     s,
     extra_latex=(r"(a_i, b_i) \circ (a_j, b_j) &= (a_j a_i,\; a_j b_i + b_j)",),
     cell=None if s.cell in DIAGONAL else "mingru",
@@ -69,5 +70,7 @@ if pairs is not None:
                    "down, handing each block the combined pair of everything before it, and "
                    "one last combine per step gives the states.")
     ui.chart(sv.states_figure(h_loop, h_scan,
-                              title="h_t by the loop and by the scan: the same numbers"),
+                              title="h_t by the loop and by the scan: the same numbers"
+                              + (" (the LRU's state is complex: its real part)"
+                                 if np.iscomplexobj(h_loop) else "")),
              key="scan_states")

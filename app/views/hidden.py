@@ -47,8 +47,10 @@ def heatmap_trace(z: np.ndarray, x: list[int], name: str, zmax: float | None = N
             "hovertemplate": "t=%{x}<br>unit %{y}<br>%{z}<extra></extra>"}
 
 
-def hidden_figure(h: np.ndarray, units: list[int], title: str = "") -> dict:
-    """h shaped (T, U): the heatmap (top left), lines (bottom left), PCA path (right)."""
+def hidden_figure(h: np.ndarray, units: list[int], title: str = "",
+                  symbol: str = "h_t") -> dict:
+    """h shaped (T, U): the heatmap (top left), lines (bottom left), PCA path (right);
+    ``symbol`` names what h is (the LRU's: "Re h_t")."""
     h = np.asarray(h, dtype=np.float64)
     T, U = h.shape
     stride = max(1, math.ceil(T * U / MAX_CELLS))
@@ -57,14 +59,15 @@ def hidden_figure(h: np.ndarray, units: list[int], title: str = "") -> dict:
     proj, var = diagnostics.pca_projection(h)
     steps = frame_steps(T)
 
-    data = [heatmap_trace(h[cols].T, cols, "h", colorbar_title="h")]
+    short = symbol.replace("_t", "")
+    data = [heatmap_trace(h[cols].T, cols, short, colorbar_title=short)]
     for k, u in enumerate(units):
         data.append({"type": "scatter", "mode": "lines", "x": list(range(T)),
                      "y": masked(compact(h[:, u])), "name": f"unit {u}",
                      "line": {"color": LINE_COLORS[k % len(LINE_COLORS)], "width": 2.5},
                      "xaxis": "x2", "yaxis": "y2"})
     data.append({"type": "scatter", "mode": "lines+markers", "x": masked(compact(proj[:, 0])),
-                 "y": masked(compact(proj[:, 1])), "name": "h_t path (PCA)",
+                 "y": masked(compact(proj[:, 1])), "name": f"{symbol} path (PCA)",
                  "line": {"color": "#94a3b8", "width": 1.5},
                  "marker": {"size": 5, "color": list(range(T)), "colorscale": SEQUENTIAL,
                             "showscale": False},
@@ -86,7 +89,7 @@ def hidden_figure(h: np.ndarray, units: list[int], title: str = "") -> dict:
                  "hoverinfo": "skip", "xaxis": "x", "yaxis": "y", **c0[0]})
     data.append({"type": "scatter", "mode": "lines", "line": line, "showlegend": False,
                  "hoverinfo": "skip", "xaxis": "x2", "yaxis": "y2", **c0[1]})
-    data.append({"type": "scatter", "mode": "markers", "name": "h_t now", "showlegend": False,
+    data.append({"type": "scatter", "mode": "markers", "name": f"{symbol} now", "showlegend": False,
                  "marker": {"size": 16, "color": "#c2410c", "line": {"color": "white",
                                                                      "width": 2}},
                  "xaxis": "x3", "yaxis": "y3", **c0[2]})
@@ -94,13 +97,13 @@ def hidden_figure(h: np.ndarray, units: list[int], title: str = "") -> dict:
               for t in steps]
     bottom = controls_margin()
     layout = base_layout(
-        title or "Hidden state h_t over time", height=TITLE_PX + LEGEND_PX + 420 + bottom,
+        title or f"Hidden state {symbol} over time", height=TITLE_PX + LEGEND_PX + 420 + bottom,
         xaxis=axis("", domain=[0, 0.56], range=[-0.5, T - 0.5], showticklabels=False,
                    anchor="y"),
         yaxis=axis("unit", domain=[0.45, 1], range=[-0.5, U - 0.5], anchor="x"),
         xaxis2=axis("time step t", domain=[0, 0.56], range=[-0.5, T - 0.5], anchor="y2",
                     matches="x"),
-        yaxis2=axis("h_t, chosen units", domain=[0, 0.38], range=[lo - pad, hi + pad],
+        yaxis2=axis(f"{symbol}, chosen units", domain=[0, 0.38], range=[lo - pad, hi + pad],
                     anchor="x2", title_size=15),
         # PC 2's axis on the right: the heatmap's colour bar sits left of the PCA panel
         xaxis3=axis(f"PC 1 ({var[0]:.0%} of variance)", domain=[0.72, 1], anchor="y3"),

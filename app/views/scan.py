@@ -13,7 +13,7 @@ METHOD_NAMES = {"hillis_steele": "Hillis-Steele", "blelloch": "Blelloch"}
 
 
 def span_memory(a: np.ndarray, lo: int, hi: int) -> float:
-    """log10 of prod a over steps lo..hi, the carry of the pair combined over that span: how
+    """log10 of prod |a| over steps lo..hi, the carry of the pair combined over that span: how
     much of the state before the span survives it (0: all of it; -3: a thousandth)."""
     with np.errstate(divide="ignore"):
         return float(np.sum(np.log10(np.abs(a[lo:hi + 1]))))
@@ -38,10 +38,10 @@ def tree_figure(a: np.ndarray, method: str, title: str = "") -> dict:
            "x": [hi - lo + 0.84 for *_, lo, hi in rows],
            "marker": {"color": shown, "colorscale": SEQUENTIAL, "cmin": low, "cmax": 0.0,
                       "line": {"color": "#334155", "width": 1},
-                      "colorbar": {"title": {"text": "log₁₀ ∏a"}, "thickness": 14}},
+                      "colorbar": {"title": {"text": "log₁₀ ∏|a|"}, "thickness": 14}},
            "customdata": [[lo, hi, m] for (_, _, lo, hi), m in zip(rows, memory, strict=True)],
            "hovertemplate": "steps %{customdata[0]}..%{customdata[1]}<br>"
-                            "log₁₀ ∏a over the span: %{customdata[2]:.3g}<extra></extra>"}
+                            "log₁₀ ∏|a| over the span: %{customdata[2]:.3g}<extra></extra>"}
     order = ["pairs (a_t, b_t)"] + [f"round {r}" for r in range(1, depth)]
     layout = base_layout(title, height=150 + 46 * depth, legend=False,
                          xaxis=axis("time step t", range=[-0.6, T - 0.4], dtick=1 if T <= 16
@@ -53,12 +53,15 @@ def tree_figure(a: np.ndarray, method: str, title: str = "") -> dict:
 
 
 def states_figure(h_loop: np.ndarray, h_scan: np.ndarray, title: str = "") -> dict:
-    """The loop's states and the scan's, one over the other: the same numbers."""
+    """The loop's states and the scan's, one over the other: the same numbers (a complex
+    state, the LRU's, by its real part)."""
     t = list(range(len(h_loop)))
-    data = [{"type": "scatter", "mode": "lines+markers", "x": t, "y": h_loop.tolist(),
+    part = np.real if np.iscomplexobj(h_loop) else np.asarray
+    data = [{"type": "scatter", "mode": "lines+markers", "x": t, "y": part(h_loop).tolist(),
              "name": "loop (T steps, one after another)",
              "line": {"color": "#2563eb", "width": 5}, "marker": {"size": 9}},
-            {"type": "scatter", "mode": "markers", "x": t, "y": h_scan.tolist(),
+            {"type": "scatter", "mode": "markers", "x": t, "y": part(h_scan).tolist(),
              "name": "scan", "marker": {"color": "#c2410c", "size": 6, "symbol": "x"}}]
-    layout = base_layout(title, height=360, xaxis=axis("time step t"), yaxis=axis("h_t"))
+    label = "Re h_t" if np.iscomplexobj(h_loop) else "h_t"
+    layout = base_layout(title, height=360, xaxis=axis("time step t"), yaxis=axis(label))
     return {"data": data, "layout": layout}

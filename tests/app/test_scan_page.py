@@ -14,7 +14,7 @@ from tests.app.charts import figures, open_page
 
 @pytest.mark.parametrize("query", [{}, {"cell": "minlstm", "scan": "hillis_steele"},
                                    {"cell": "mingru", "T": "13", "units": "3", "seed": "5"},
-                                   {"cell": "lstm", "T": "1"}])
+                                   {"cell": "lstm", "T": "1"}, {"cell": "lru", "T": "20"}])
 def test_the_page_draws_the_engines_scan(query):
     at = open_page("screens/scan.py", {"hidden": "8", **query})
     assert not at.error, [e.value for e in at.error]
@@ -31,7 +31,7 @@ def test_the_page_draws_the_engines_scan(query):
     assert spans == [(t, t) for t in range(T)] + [(n.lo, n.hi) for n in nodes]
     for (lo, hi), (clo, chi, memory) in zip(spans, tree["customdata"], strict=True):
         assert (clo, chi) == (lo, hi)
-        assert memory == pytest.approx(np.log10(np.prod(pairs.a[lo:hi + 1])), abs=1e-9)
+        assert memory == pytest.approx(np.log10(np.abs(np.prod(pairs.a[lo:hi + 1]))), abs=1e-9)
     _, cost = scan.scan(pairs.a, pairs.b, method=method)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Rounds (depth)"] == str(cost.rounds)
