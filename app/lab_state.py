@@ -24,19 +24,23 @@ CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "mingru": "minGRU",
                "minlstm": "minLSTM", "lru": "LRU"}
 MAX_RUNS = 3
 MAX_STEPS = 5000  # a page never trains longer than this
-TASK_LABELS = {"adding": "adding problem", "copy": "copy memory", "sine": "next-step sine",
+TASK_LABELS = {"adding": "adding problem", "copy": "copy memory",
+               "selective_copy": "selective copying", "sine": "next-step sine",
                "running_sum": "running sum 1+1+1", "parity": "parity of bits",
                "chars": "character language model"}
 TASK_NOTES = {
     "adding": "Two marked values among T random ones; output their sum at the end (MSE).",
     "copy": "Ten symbols, T - 1 blanks and a delimiter, then ten blanks during which to "
             "repeat the symbols (the sequence is T + 20 long).",
+    "selective_copy": "Four symbols of eight at random places among blanks, then four "
+                      "markers at which to repeat them in order (Mamba's selective copying). "
+                      "Where they sit changes every sequence: the memory must choose.",
     "sine": "Read a noisy sine; at every step predict its next clean value (MSE).",
     "running_sum": "Bits in; at every step output how many ones so far (divided by T).",
     "parity": "Is the number of ones odd? One answer at the end (cross-entropy).",
     "chars": "Predict the next character of Shakespeare's sonnets, or of your own text.",
 }
-EVERY_STEP = ("copy", "sine", "running_sum", "chars")  # truncated BPTT applies
+EVERY_STEP = ("copy", "selective_copy", "sine", "running_sum", "chars")  # tbptt applies
 NEXT_STEP = ("sine", "chars")  # a backward pass would see the answer: no bidirectional
 LRS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BATCHES = (1, 4, 8, 16, 32, 64, 128, 256)

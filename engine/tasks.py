@@ -72,6 +72,24 @@ def _copy(task: Task, B: int, rng):
     return x, target
 
 
+def _selective_copy(task: Task, B: int, rng):
+    """Mamba's selective copying (Gu & Dao 2023, section 4.1), scaled down: ``n`` data tokens
+    of ``vocab`` symbols at random places among T - n blanks, then n markers; at the
+    markers, the data tokens in order. Where they sit differs from sequence to sequence,
+    so a recurrence whose forgetting does not depend on the input cannot know what to keep.
+    Tokens: 0 blank, 1..vocab data, vocab + 1 marker (one-hot); targets 0 (blank) or 1..vocab.
+    """
+    T, n, V = task.seq_len, task.extra["tokens"], task.extra["vocab"]
+    places = np.sort(rng.random((T - n, B)).argsort(axis=0)[:n], axis=0)  # n distinct, in order
+    symbols = rng.integers(1, V + 1, (n, B))
+    tokens = np.zeros((T, B), dtype=np.int64)
+    tokens[places, np.arange(B)] = symbols
+    tokens[T - n:] = V + 1
+    target = np.zeros((T, B), dtype=np.int64)
+    target[T - n:] = symbols
+    return np.eye(V + 2, dtype=np.float32)[tokens], target
+
+
 def _sine(task: Task, B: int, rng):
     """Next-step prediction of a sine with random frequency and phase, seen through noise."""
     T = task.seq_len
@@ -108,8 +126,9 @@ def _chars(task: Task, B: int, rng):
     return x, window[1:].astype(np.int64)
 
 
-GENERATORS = {"adding": _adding, "copy": _copy, "sine": _sine, "running_sum": _running_sum,
-              "parity": _parity, "chars": _chars}
+GENERATORS = {"adding": _adding, "copy": _copy, "selective_copy": _selective_copy,
+              "sine": _sine, "running_sum": _running_sum, "parity": _parity, "chars": _chars}
+SELECTIVE_TOKENS, SELECTIVE_VOCAB = 4, 8  # data tokens to recall, and their vocabulary
 TASKS = tuple(GENERATORS)
 
 
@@ -236,6 +255,17 @@ def make_task(name: str, seq_len: int, noise: float = 0.1, text: str | None = No
                     "literature's convention (it knows the step; from the current token alone "
                     "the loss is higher)",
                     {"memoryless": _copy_memoryless(seq_len)})
+    if name == "selective_copy":
+        n, V = SELECTIVE_TOKENS, SELECTIVE_VOCAB
+        if seq_len < 2 * n + 1:
+            raise ValueError(f"seq_len must be at least {2 * n + 1} for selective copying "
+                             f"({n} tokens among blanks, then {n} markers), got {seq_len}")
+        return Task(name, seq_len, V + 2, V + 1, "classification", "every",
+                    float(n * np.log(V) / seq_len),
+                    f"blanks right, then a uniform guess of {V} symbols at the {n} markers: "
+                    f"{n} ln {V} / T, exactly what the current token alone allows (it tells "
+                    "a marker from the rest, never which symbol is due)",
+                    {"tokens": n, "vocab": V})
     if name == "sine":
         try:
             noise = float(noise)

@@ -378,3 +378,20 @@ def test_upload_limits_fit_what_is_uploaded_and_agree_with_the_page():
     at = _page(tr_task="chars")
     shown = {u.proto.label: u.proto.max_upload_size_mb for u in at.file_uploader}
     assert set(shown.values()) == {lab_panels.UPLOAD_MB} and len(shown) == 2, shown
+
+
+def test_the_lru_trains_on_selective_copying_and_inspect_opens_it():
+    at = _train(_page(tr_task="selective_copy", tr_T=12, tr_cells=["lru", "mingru"]))
+    assert not at.error, [e.value for e in at.error]
+    names = [d["name"] for d in _chart(at, "baseline")["data"]]
+    assert names[:2] == ["LRU", "minGRU"] and names[-1].startswith("baseline 0.693")  # 4 ln 8/12
+    at.button(key="inspect_0").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == "Hidden state"  # an ungated cell: its state first
+    assert at.sidebar.selectbox(key="w_cell").value == "lru"
+    assert figures(at) and not at.error
+
+
+def test_selective_copying_too_short_says_why():
+    at = _train(_page(tr_task="selective_copy", tr_T=6))
+    assert any("at least 9" in e.value for e in at.error), [e.value for e in at.error]

@@ -250,6 +250,27 @@ def test_adding_memoryless_predictor_beats_the_convention_only_by_the_last_marke
     assert 1 / 6 - make_task("adding", 100).extra["memoryless"] == pytest.approx(1 / 600)
 
 
+def test_selective_copy_layout_and_baseline():
+    """Mamba's selective copying: n tokens scattered among blanks, recalled in order at the n
+    markers; a lookup from the current token alone scores n ln V / T and no better."""
+    task = make_task("selective_copy", 64)
+    n, V = task.extra["tokens"], task.extra["vocab"]
+    x, y = task.batch(200, np.random.default_rng(0))
+    tokens = x.argmax(axis=-1)
+    data = (tokens >= 1) & (tokens <= V)
+    assert np.all(data[:64 - n].sum(axis=0) == n) and not data[64 - n:].any()
+    assert np.all(tokens[64 - n:] == V + 1)
+    for b in range(200):  # the targets are the data tokens, in order
+        assert np.array_equal(y[64 - n:, b], tokens[:64 - n, b][data[:64 - n, b]])
+    assert np.all(y[:64 - n] == 0)
+    assert len({tuple(np.flatnonzero(data[:, b])) for b in range(200)}) > 150  # places vary
+    assert task.baseline_loss == pytest.approx(n * np.log(V) / 64)
+    fitted, se = _memoryless_fit(task, _token)
+    _assert_best_memoryless(fitted, se, task.baseline_loss, 1e-3)
+    with pytest.raises(ValueError, match="at least 9"):
+        make_task("selective_copy", 8)
+
+
 def test_copy_memoryless_predictor_cannot_reach_the_convention():
     """The convention knows the step (blank until the recall); from the current token alone
     a blank input could be filler or recall, so the best loss is higher."""
