@@ -87,6 +87,11 @@ class Cell:
         """Columns of a step's accumulated pre-activation gradients (one per gate unit)."""
         return self.blocks * self.H
 
+    @property
+    def state_width(self) -> int:
+        """Numbers in the recurrent state per sequence (S6: H channels of N each)."""
+        return self.H
+
     def _input_grads(self, rec, p, A: np.ndarray) -> dict[str, np.ndarray]:
         x = rec["x"]
         return {
@@ -695,9 +700,186 @@ class LRUCell(Cell):
                 "dx": dy @ p["d"] + Gg.real @ p["b_re"] + Gg.imag @ p["b_im"]}
 
 
+def softplus(a: np.ndarray) -> np.ndarray:
+    """log(1 + e^a), without overflow."""
+    return np.logaddexp(0.0, a)
+
+
+def zoh(delta: np.ndarray, A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-order hold of dh/dt = A h + B x over a step delta (A diagonal, elementwise):
+    Abar = exp(delta A), Bbar = (delta A)^-1 (exp(delta A) - 1) delta B = (Abar - 1) / A * B.
+
+    With A = -1, B = 1 and delta = softplus(z) this is Abar = 1 - sig(z), Bbar = sig(z):
+    the S6 step becomes minGRU's h_t = (1 - z_t) h_{t-1} + z_t x_t (Gu & Dao, Theorem 1).
+    """
+    Abar = np.exp(delta * A)
+    return Abar, (Abar - 1.0) / A * B
+
+
+class S6Cell(Cell):
+    """S6, the selective state space layer of Mamba (Gu & Dao 2023), without Mamba's
+    convolution and gating around it: H channels, each with N states, whose step size, input
+    and read-out matrices are computed from the input (the selection).
+
+    u_t = W_in x_t,   Delta_t = softplus(W_up W_down u_t + b_Delta),
+    B_t = W_B u_t,  C_t = W_C u_t,   A = -exp(A_log)   (H, N)
+    h_t[d, n] = exp(Delta_t[d] A[d, n]) h_{t-1}[d, n] + Bbar_t[d, n] u_t[d]
+    y_t[d] = sum_n C_t[n] h_t[d, n] + D[d] u_t[d]
+
+    Bbar by zero-order hold (``zoh``), not the reference code's Euler Delta B: it makes
+    Theorem 1 (S6 -> minGRU) exact. A large Delta_t resets a channel to the new input, a
+    small one holds its state: how much to remember now. Init as the paper's:
+    A[d, n] = -(n + 1), Delta from log-uniform [1e-3, 0.1] through softplus's inverse,
+    D = 1. The state, (H, N) per sequence, is stored flat (``state_width`` = H N); ``h``
+    and ``out`` are y_t.
+    """
+
+    name = "s6"
+    equations = (
+        r"\Delta_t &= \operatorname{softplus}(W_{\Delta} u_t + b_{\Delta}), \quad "
+        r"B_t = W_B u_t, \quad C_t = W_C u_t, \quad u_t = W_{in} x_t",
+        r"h_t &= e^{\Delta_t A} \odot h_{t-1} + (\Delta_t A)^{-1}(e^{\Delta_t A} - 1)\,"
+        r"\Delta_t B_t\, u_t",
+        r"y_t &= C_t\, h_t + D \odot u_t",
+    )
+    h_label = "y_t"
+    gate_names = ()
+    pre_names = ()
+    uses_activation = False
+    diagonal = True
+    N = 8  # states per channel (Mamba: 16)
+    delta_range = (1e-3, 0.1)
+
+    def __init__(self, hidden_size: int, activation: str = "tanh"):
+        super().__init__(hidden_size, "tanh")
+        self.R = max(1, -(-hidden_size // 16))  # Delta's low rank, Mamba's ceil(H / 16)
+
+    def param_shapes(self, input_size):
+        H, N, R = self.H, self.N, self.R
+        return {"w_in": (H, input_size), "w_down": (R, H), "w_up": (H, R), "b_delta": (H,),
+                "w_b": (N, H), "w_c": (N, H), "a_log": (H, N), "d": (H,)}
+
+    @property
+    def state_width(self) -> int:
+        return self.H * self.N
+
+    @property
+    def acc_width(self) -> int:  # per step: dL/dh_t (H N) and dL/dy_t (H)
+        return self.H * self.N + self.H
+
+    def init_params(self, input_size: int, scheme: str, gain: float, rng) -> dict:
+        """Mamba's initialisation (S4D-real A, Delta's bias from its range); weights as
+        torch.nn.Linear's, U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+        if scheme != "default":
+            raise ValueError(f"the s6 cell has its own (Mamba's) initialisation, not {scheme!r}")
+        H, N, R = self.H, self.N, self.R
+        lo, hi = np.log(self.delta_range[0]), np.log(self.delta_range[1])
+        delta = np.exp(rng.uniform(lo, hi, H))
+
+        def linear(rows, cols):
+            return rng.uniform(-1, 1, (rows, cols)) / np.sqrt(cols)
+
+        return {"w_in": linear(H, input_size), "w_down": linear(R, H), "w_up": linear(H, R),
+                "b_delta": delta + np.log(-np.expm1(-delta)),  # softplus(b) = delta
+                "w_b": linear(N, H), "w_c": linear(N, H),
+                "a_log": np.log(np.tile(np.arange(1.0, N + 1), (H, 1))), "d": np.ones(H)}
+
+    def forward(self, x, p, h0, c0=None):
+        T, B = x.shape[:2]
+        H, N = self.H, self.N
+        u = _project(x, p["w_in"], 0.0)
+        s = _project(_project(u, p["w_down"], 0.0), p["w_up"], p["b_delta"])
+        delta = softplus(s)
+        Bt, Ct = _project(u, p["w_b"], 0.0), _project(u, p["w_c"], 0.0)
+        A = -np.exp(p["a_log"])
+        Abar, Bbar = zoh(delta[..., None], A, Bt[:, :, None, :])
+        state, _ = scan.scan(Abar, Bbar * u[..., None], h0.reshape(B, H, N))
+        y = np.einsum("tbhn,tbn->tbh", state, Ct) + p["d"] * u
+        flat = state.reshape(T, B, H * N)
+        return {"x": x, "h0": h0, "h": y, "state": flat, "out": y, "pre": {"delta": s},
+                "gates": {"delta": delta, "abar": Abar.reshape(T, B, H * N)},
+                "u": u, "s": s, "Bt": Bt, "Ct": Ct,
+                "Abar": Abar, "Bbar": Bbar}
+
+    def prepare(self, rec, p):
+        pass
+
+    @staticmethod
+    def carry(gates: dict) -> np.ndarray:
+        """exp(Delta_t A), per step and (channel, state), flat."""
+        return gates["abar"]
+
+    def pairs(self, rec: dict) -> tuple[np.ndarray, np.ndarray]:
+        """(Abar_t, Bbar_t u_t) per step, flat over (channel, state)."""
+        T, B = rec["u"].shape[:2]
+        b = rec["Bbar"] * rec["u"][..., None]
+        return rec["Abar"].reshape(T, B, -1), b.reshape(T, B, -1)
+
+    def step(self, rec, p, t, dh, dc=None, out=None):
+        """dL/dh_{t-1} = Abar_t dL/dh_t (parameters: from the per-step dL/dh_t)."""
+        return (), dh * rec["Abar"][t].reshape(rec["Abar"].shape[1], -1), None, None
+
+    def backward_span(self, rec, p, direct, lo, end, start, offset, dh, dc, out,
+                      accumulate: bool):
+        """The reverse scan g_t = C_t dy_t + Abar_{t+1} g_{t+1}, step by step; each step
+        keeps [g_t, dy_t] for ``param_grads`` and g_t as dL/dh_t."""
+        acc, dh_all, _ = out
+        H, N = self.H, self.N
+        Ct, Abar = rec["Ct"], rec["Abar"]
+        B = Ct.shape[1]
+        for t in range(end, start - 1, -1):
+            k = t - offset
+            dy = direct[t] if t > lo else np.zeros_like(direct[t])
+            dh = dh + (dy[:, :, None] * Ct[t][:, None, :]).reshape(B, H * N)
+            row = np.concatenate((dh, dy), axis=-1)
+            if accumulate:
+                acc[k] += row
+                dh_all[k] += dh
+            else:
+                acc[k] = row
+                dh_all[k] = dh
+            dh = dh * Abar[t].reshape(B, H * N)
+        return dh, None
+
+    def param_grads(self, rec, p, acc):
+        """From G_t = dL/dh_t and dy_t, back through the read-out, the zero-order hold,
+        Delta's softplus and low-rank projection, B_t, C_t and W_in."""
+        H, N = self.H, self.N
+        A_all = acc["a"]
+        n = A_all.shape[0]
+        B = A_all.shape[1]
+        G = A_all[..., :H * N].reshape(n, B, H, N)
+        dy = A_all[..., H * N:]
+        x, u, s = rec["x"], rec["u"], rec["s"]
+        Bt, Abar = rec["Bt"], rec["Abar"]
+        state = rec["state"].reshape(n, B, H, N)
+        prev = _prev(rec["h0"].reshape(B, H, N), state)
+        A = -np.exp(p["a_log"])
+        delta = softplus(s)[..., None]
+        q = (Abar - 1.0) / A  # Bbar = q B_t
+        gE = G * prev  # dL/dAbar
+        GBu = G * Bt[:, :, None, :] * u[..., None]  # dL/dq
+        d_delta = np.sum(Abar * (A * gE + GBu), axis=-1)  # dAbar/dDelta = A Abar, dq/dDelta = Abar
+        dq_dA = delta * Abar / A - (Abar - 1.0) / A**2
+        dA = np.sum(gE * delta * Abar + GBu * dq_dA, axis=(0, 1))
+        dBt = np.einsum("tbhn,tbhn,tbh->tbn", G, q, u)
+        dCt = np.einsum("tbh,tbhn->tbn", dy, state)
+        du = p["d"] * dy + np.einsum("tbhn,tbhn,tbn->tbh", G, q, Bt)
+        ds = d_delta * sigmoid(s)
+        low = _project(u, p["w_down"], 0.0)  # (T, B, R)
+        d_low = _flat(ds) @ p["w_up"]
+        du = du + (d_low @ p["w_down"]).reshape(du.shape)
+        du = du + (_flat(dBt) @ p["w_b"] + _flat(dCt) @ p["w_c"]).reshape(du.shape)
+        return {"w_in": _flat(du).T @ _flat(x), "w_down": d_low.T @ _flat(u),
+                "w_up": _flat(ds).T @ _flat(low), "b_delta": ds.sum(axis=(0, 1)),
+                "w_b": _flat(dBt).T @ _flat(u), "w_c": _flat(dCt).T @ _flat(u),
+                "a_log": dA * A, "d": np.sum(dy * u, axis=(0, 1)),
+                "dx": (_flat(du) @ p["w_in"]).reshape(*du.shape[:2], -1)}
+
+
 CELLS: dict[str, type[Cell]] = {
     c.name: c for c in (RNNCell, LSTMCell, GRUCell, JordanCell, IndRNNCell, MinGRUCell,
-                        MinLSTMCell, LRUCell)
+                        MinLSTMCell, LRUCell, S6Cell)
 }
 
 

@@ -14,7 +14,8 @@ from .limits import check_int, check_positive
 from .network import Network, Trace
 
 __all__ = [
-    "activation_gamma", "activation_slopes", "diagonal_carry", "gate_saturation",
+    "activation_gamma", "activation_slopes", "diagonal_carry", "diagonal_jacobian_norms",
+    "gate_saturation",
     "gradient_bound",
     "gradient_decay_rate", "jacobian_norms",
     "lyapunov_exponent", "memory_horizon", "pascanu_bound", "pascanu_factors", "pca_projection",
@@ -51,6 +52,20 @@ def diagonal_carry(trace: Trace, layer: int = 0, direction: int = 0) -> np.ndarr
     if not net.cell.diagonal:
         raise ValueError(f"the {net.cell.name} cell is not diagonal: its Jacobian is a matrix")
     return net.cell.carry(trace.pass_trace(layer, direction).gates)
+
+
+def diagonal_jacobian_norms(trace: Trace, layer: int = 0, direction: int = 0,
+                            batch_index: int = 0) -> np.ndarray:
+    """``jacobian_norms`` of a diagonal cell, every step, without a matrix: dh_end/dh_t is
+    diag of the product of the carries after t, so its spectral norm is the largest
+    channel's |product| (summed in logs: no underflow before the answer does)."""
+    a = diagonal_carry(trace, layer, direction)[:, batch_index]  # time order, (T, W)
+    walk = a[::-1] if direction else a  # processing order: the pass ends at walk[-1]
+    with np.errstate(divide="ignore"):
+        logs = np.log(np.abs(walk))
+    after = np.concatenate((np.cumsum(logs[::-1], axis=0)[::-1][1:], np.zeros((1, a.shape[1]))))
+    norms = np.exp(after.max(axis=1))  # step t: the carries of steps t+1 .. end
+    return norms[::-1] if direction else norms
 
 
 def singular_values(w: np.ndarray) -> np.ndarray:
@@ -111,12 +126,13 @@ def gradient_bound(direct_norm: np.ndarray, gamma: float, sigma_max: float) -> n
 
 
 def _batch_record(rec: dict, b: int) -> dict:
-    """The record of one batch element, batch axis kept (size 1) so seeds broadcast."""
+    """The record of one batch element, batch axis kept (size 1) so seeds broadcast (arrays
+    of 3 or more axes are time first, then batch: S6 keeps (T, B, H, N))."""
     out = {}
     for k, v in rec.items():
         if isinstance(v, dict):
             out[k] = _batch_record(v, b)
-        elif isinstance(v, np.ndarray) and v.ndim == 3:
+        elif isinstance(v, np.ndarray) and v.ndim >= 3:
             out[k] = v[:, b:b + 1]
         elif isinstance(v, np.ndarray) and v.ndim == 2:
             out[k] = v[b:b + 1]
@@ -147,7 +163,7 @@ def jacobian_norms(trace: Trace, layer: int = 0, direction: int = 0, batch_index
     the last ``steps`` steps of the pass (in processing order) and leaves NaN before them.
     """
     cell, rec, p = _prepared(trace, layer, direction, batch_index)
-    T, H = trace.T, trace.network.hidden_size
+    T, H = trace.T, cell.state_width  # the state's numbers (S6: H channels times N)
     n = T if steps is None else check_int("steps", steps, 1, T)
     mats = np.empty((n, H, H), dtype=cell.state_dtype)  # mats[k] = dh_end/dh_{T-1-k}
     dh, dc = np.eye(H, dtype=cell.state_dtype), (np.zeros((H, H)) if cell.has_cell_state

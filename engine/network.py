@@ -20,7 +20,10 @@ PARAM_PREFIX = {"w_ih": "weight_ih", "w_hh": "weight_hh", "b_ih": "bias_ih", "b_
                 "w_ho": "weight_ho", "b_ho": "bias_ho",
                 # the LRU's, named as in minimal-LRU (B, C complex as real and imaginary parts)
                 "nu_log": "nu_log", "theta_log": "theta_log", "gamma_log": "gamma_log",
-                "b_re": "B_re", "b_im": "B_im", "c_re": "C_re", "c_im": "C_im", "d": "D"}
+                "b_re": "B_re", "b_im": "B_im", "c_re": "C_re", "c_im": "C_im", "d": "D",
+                # S6's
+                "w_in": "W_in", "w_down": "W_delta_down", "w_up": "W_delta_up",
+                "b_delta": "b_delta", "w_b": "W_B", "w_c": "W_C", "a_log": "A_log"}
 
 
 def _first_bad_step(arr: np.ndarray) -> int | None:
@@ -163,7 +166,8 @@ def _accumulate(store: list, d: int, values: np.ndarray, offset: int, T: int) ->
 
 def _window(rec: dict, offset: int, n: int) -> dict:
     """The record of steps offset..offset+n-1, as ``param_grads`` reads it."""
-    out = {k: rec[k][offset:offset + n] for k in ("x", "state", "h", "Bu") if k in rec}
+    per_step = ("x", "state", "h", "Bu", "u", "s", "Bt", "Ct", "Abar", "Bbar")
+    out = {k: rec[k][offset:offset + n] for k in per_step if k in rec}
     out["h0"] = rec["h0"] if offset == 0 else rec["state"][offset - 1]
     return out
 
@@ -271,8 +275,10 @@ class Network:
         return network_to_torch(self)
 
     # --- forward ------------------------------------------------------------------------
-    def _check_state(self, name, value, B, batched, dtype=np.float64):
-        LD, H = self.num_layers * self.num_directions, self.hidden_size
+    def _check_state(self, name, value, B, batched, dtype=np.float64, width=None):
+        """A state argument as (L*D, B, width): h0, c0, their gradients (width: H, or the
+        cell's ``state_width`` for the recurrent state)."""
+        LD, H = self.num_layers * self.num_directions, width or self.hidden_size
         if value is None:
             return np.zeros((LD, B, H))
         arr = limits.as_float_array(name, value, (LD, B, H) if batched else (LD, H), dtype)
@@ -292,7 +298,7 @@ class Network:
         limits.check_int("batch", xb.shape[1], 1, limits.MAX_BATCH)
         xb = limits.as_float_array("x", xb, (None, None, self.input_size))
         B = xb.shape[1]
-        h0b = self._check_state("h0", h0, B, batched)
+        h0b = self._check_state("h0", h0, B, batched, width=self.cell.state_width)
         c0b = self._check_state("c0", c0, B, batched) if self.cell.has_cell_state else None
         if c0 is not None and not self.cell.has_cell_state:
             raise ValueError(f"c0 applies to the lstm cell only, not {self.cell.name!r}")
@@ -392,7 +398,8 @@ class Trace:
         g = limits.as_float_array("grad_output", grad_output, want)
         g = g if self.batched else g[:, None, :]
         ghn = None if grad_h_n is None else net._check_state(
-            "grad_h_n", grad_h_n, B, self.batched, net.cell.state_dtype)  # like h_n
+            "grad_h_n", grad_h_n, B, self.batched, net.cell.state_dtype,
+            net.cell.state_width)  # shaped and typed like h_n
         gcn = None
         if grad_c_n is not None:
             if not net.cell.has_cell_state:
@@ -412,7 +419,7 @@ class Trace:
         hidden = [[None] * D for _ in range(L)]  # filled by _accumulate
         direct_in = [[np.zeros((T, B, H)) for _ in range(D)] for _ in range(L)]
         cells = [[None] * D for _ in range(L)] if net.cell.has_cell_state else None
-        dh0 = np.zeros((L * D, B, H))
+        dh0 = np.zeros((L * D, B, net.cell.state_width))
         dc0 = np.zeros((L * D, B, H)) if net.cell.has_cell_state else None
         grad_input = np.zeros_like(self.x)
         with np.errstate(all="ignore"):

@@ -1,6 +1,6 @@
 """Weights both ways between ``Network`` and ``torch.nn.RNN/LSTM/GRU`` (same state_dict keys),
 and a torch module of the same layout for the diagonal cells torch lacks (minGRU, minLSTM,
-LRU).
+LRU, S6).
 
 torch is imported here only, so ``import engine`` stays light for a notebook.
 """
@@ -12,7 +12,7 @@ import numpy as np
 
 def diagonal_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bidirectional: bool = False):
-    """A torch module for the diagonal cells (minGRU, minLSTM, LRU), which torch lacks, laid
+    """A torch module for the diagonal cells (minGRU, minLSTM, LRU, S6), which torch lacks, laid
     out like torch.nn.GRU (the engine's state_dict keys: ``weight_ih_l{k}[_reverse]``, the
     LRU's ``nu_log_l{k}``..., input (T, batch, input), returns (output, h_n); the LRU's h_n
     is its complex state), so training and ``Network.from_torch`` treat it as they treat
@@ -54,6 +54,18 @@ def diagonal_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int =
                     h = lam * h + drive[t]
                     hs.append((h @ C.T).real + seq[t] @ p["d"].T)
                 return torch.stack(hs), h
+            if cell == "s6":  # h_t = exp(Delta A) h_{t-1} + (exp(Delta A) - 1) / A B_t u_t
+                u = seq @ p["w_in"].T
+                delta = F.softplus(u @ p["w_down"].T @ p["w_up"].T + p["b_delta"])[..., None]
+                Bt, Ct = (u @ p["w_b"].T)[:, :, None, :], u @ p["w_c"].T
+                A = -torch.exp(p["a_log"])
+                Abar = torch.exp(delta * A)
+                drive = (Abar - 1) / A * Bt * u[..., None]
+                h = h.reshape(*h.shape[:-1], H, -1)
+                for t in range(seq.shape[0]):
+                    h = Abar[t] * h + drive[t]
+                    hs.append(torch.einsum("bhn,bn->bh", h, Ct[t]) + p["d"] * u[t])
+                return torch.stack(hs), h.flatten(-2)
             pre = seq @ p["w_ih"].T + p["b_ih"]
             for t in range(seq.shape[0]):
                 if cell == "mingru":  # h_t = (1 - z) h_{t-1} + z h~
@@ -70,7 +82,7 @@ def diagonal_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int =
             inp = x.unsqueeze(1) if unbatched else x
             D = 2 if self.bidirectional else 1
             if h0 is None:
-                h0 = inp.new_zeros(self.num_layers * D, inp.shape[1], self.hidden_size)
+                h0 = inp.new_zeros(self.num_layers * D, inp.shape[1], engine_cell.state_width)
             elif unbatched:
                 h0 = h0.unsqueeze(1)
             finals = []
@@ -91,7 +103,7 @@ def diagonal_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int =
 def _torch_kind(module) -> tuple[str, str]:
     import torch
 
-    if getattr(module, "cell", None) in ("mingru", "minlstm", "lru"):
+    if getattr(module, "cell", None) in ("mingru", "minlstm", "lru", "s6"):
         return module.cell, "tanh"
     if isinstance(module, torch.nn.LSTM):
         return "lstm", "tanh"
