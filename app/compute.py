@@ -262,6 +262,7 @@ class ScanPairs:
     a: np.ndarray  # (T,) the carry
     b: np.ndarray  # (T,) the drive
     h: np.ndarray  # (T,) the state the network computed (float64; the LRU's complex)
+    label: str = ""  # which recurrence: "unit 3" (S6: "channel 3, state 0")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -275,5 +276,8 @@ def scan_pairs(s: Settings) -> ScanPairs:
     pt = net.run(x).pass_trace(0, 0)
     a, b = net.cell.pairs(pt.rec)
     unit = s.chosen_units()[0]  # an existing unit (0 when none is)
-    return ScanPairs(cell=cell, unit=unit, a=a[:, 0, unit], b=b[:, 0, unit],
-                     h=pt.state[:, 0, unit])
+    per_unit = net.cell.state_width // net.hidden_size  # S6: N states per channel
+    col = unit * per_unit  # S6: the channel's first state, A = -1
+    return ScanPairs(cell=cell, unit=unit, a=a[:, 0, col], b=b[:, 0, col],
+                     h=pt.state[:, 0, col],
+                     label=f"unit {unit}" if per_unit == 1 else f"channel {unit}, state 0")

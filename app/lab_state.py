@@ -21,7 +21,8 @@ from engine.train import OPTIMIZERS, TrainConfig
 
 PREFIX = "tr_"  # query params and widget keys
 CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "mingru": "minGRU",
-               "minlstm": "minLSTM", "lru": "LRU"}
+               "minlstm": "minLSTM", "lru": "LRU",
+               "s6": "S6"}
 MAX_RUNS = 3
 MAX_STEPS = 5000  # a page never trains longer than this
 TASK_LABELS = {"adding": "adding problem", "copy": "copy memory",

@@ -26,7 +26,14 @@ from app.state import (
 # widgets that live on pages, kept across pages
 PAGE_KEYS = ("w_arch", "w_layer", "w_units", "w_scan")
 CELL_LABELS = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU", "jordan": "Jordan RNN",
-               "indrnn": "IndRNN", "mingru": "minGRU", "minlstm": "minLSTM", "lru": "LRU"}
+               "indrnn": "IndRNN", "mingru": "minGRU", "minlstm": "minLSTM", "lru": "LRU",
+               "s6": "S6 (Mamba)"}
+OWN_INIT_NOTES = {
+    "lru": "The LRU has its own initialisation: its eigenvalues λ uniform on a ring "
+           "r_min ≤ |λ| ≤ r_max of the complex plane.",
+    "s6": "S6 has its own initialisation (Mamba's): A[d, n] = −(n + 1), Δ log-uniform on "
+          "[0.001, 0.1], D = 1.",
+}
 SIGNAL_LABELS = {"sine": "sine", "noise": "noise", "impulse": "impulse", "step": "step",
                  "sum": "running sum 1+1+1", "text": "typed text",
                  "sequence": "typed or uploaded sequence"}
@@ -133,9 +140,8 @@ def draw(entry: trained.Trained | None, own_network: bool = False) -> None:
     sb.slider("Sequence length T", *INT_RANGES["T"], key="w_T", disabled=fixed)
 
     sb.markdown("### Initialisation")
-    ring = ss["w_cell"] in OWN_INIT and not own_network  # the LRU's own ring initialisation
-    ring_help = ("The LRU has its own initialisation: its eigenvalues λ uniform on a ring "
-                 "r_min ≤ |λ| ≤ r_max of the complex plane." if ring else None)
+    ring = ss["w_cell"] in OWN_INIT and not own_network  # the LRU's ring, Mamba's S6 init
+    ring_help = OWN_INIT_NOTES.get(ss["w_cell"]) if ring else None
     sb.selectbox("Scheme", CHOICES["init"], key="w_init", disabled=fixed or ring,
                  help=ring_help)
     sb.radio("Scale by", SCALES, key="w_scale", horizontal=True, disabled=fixed or ring)
@@ -146,7 +152,8 @@ def draw(entry: trained.Trained | None, own_network: bool = False) -> None:
         no_whh = ss["w_cell"] in DIAGONAL and not own_network
         sb.slider("Spectral radius ρ of W_hh", RADIUS_MIN, FLOAT_RANGES["radius"][1], step=0.01,
                   key="w_radius", disabled=fixed or no_whh,
-                  help="minGRU, minLSTM and the LRU have no W_hh: nothing to rescale." if no_whh
+                  help="minGRU, minLSTM, the LRU and S6 have no W_hh: nothing to rescale."
+                  if no_whh
                   else None)
     sb.number_input("Seed", *INT_RANGES["seed"], step=1, key="w_seed", disabled=fixed)
 

@@ -16,7 +16,8 @@ from engine.signals import ENCODINGS, LOSS_WHERE, SIGNALS
 GATED = tuple(name for name, cell in CELLS.items() if cell.gate_names)
 DIAGONAL = tuple(name for name, cell in CELLS.items() if cell.diagonal)  # no W_hh
 OWN_INIT = tuple(name for name, cell in CELLS.items() if hasattr(cell, "init_params"))
-SHORT_NAMES = {"jordan": "Jordan", "indrnn": "IndRNN", "mingru": "minGRU", "minlstm": "minLSTM"}
+SHORT_NAMES = {"jordan": "Jordan", "indrnn": "IndRNN", "mingru": "minGRU", "minlstm": "minLSTM",
+               "s6": "S6"}
 
 
 def cell_name(cell: str) -> str:

@@ -28,7 +28,7 @@ from .network import Network, truncation_blocks
 from .tasks import TASKS, Task, make_task
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
-CELLS = ("rnn", "lstm", "gru", "mingru", "minlstm", "lru")
+CELLS = ("rnn", "lstm", "gru", "mingru", "minlstm", "lru", "s6")
 INITS = ("default", "orthogonal", "identity")  # identity + relu = IRNN (Le et al. 2015)
 CLIP_MODES = ("norm", "value")
 NEXT_STEP_TASKS = ("sine", "chars")  # a backward pass would see the answer

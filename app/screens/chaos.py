@@ -7,7 +7,7 @@ import math
 import streamlit as st
 
 from app import compute, ui
-from app.state import cell_name
+from app.state import OWN_INIT, cell_name
 from app.views import chaos as cv
 
 s = ui.settings()
@@ -49,4 +49,6 @@ if sweep is not None:
     st.caption("The sweep always uses a tanh Elman RNN with gaussian weights (the random "
                "networks of Sompolinsky et al. 1988) and your hidden size (at most 64), seed "
                "and input; the star marks your gain or spectral radius. "
-               f"Your current cell is {cell_name(s.cell)} with '{s.init}' initialisation.")
+               f"Your current cell is {cell_name(s.cell)} with "
+               + (f"'{s.init}' initialisation." if s.cell not in OWN_INIT else
+                  "its own initialisation."))

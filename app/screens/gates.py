@@ -33,6 +33,11 @@ DIAGONAL_TEXT = {
            "a learned, fixed rate of forgetting. It cannot decide from the input what to "
            "keep; a gate computed from $x_t$ (minGRU's $z_t$, Mamba's $\\Delta_t$) can. "
            "Below, an LSTM's and a GRU's gates on the same input, which do move.",
+    "s6": "S6 has no gates either, but its step size $\\Delta_t$ is computed from the input: a "
+          "large $\\Delta_t$ resets a channel to the new input ($e^{\\Delta_t A}$ near 0), a "
+          "small one holds it (near 1). It is how much to remember now, chosen token by "
+          "token: the selectivity the LRU's fixed $\\lambda$ lacks, and what lets Mamba copy "
+          "the tokens that matter and skip the rest.",
 }
 ui.header(
     "Gates",
@@ -65,6 +70,10 @@ if run is not None:
             panels["c"] = pv.c
         shown = list(gates.items())
         ranges, title = {}, f"Gates of layer {layer}{direction}"
+    elif s.cell == "s6":  # its step size, chosen from the input, is what keeps or resets
+        panels = {"delta": pv.gates["delta"], "y": pv.h}
+        shown, ranges = [], {"delta": (0.0, float(np.max(pv.gates["delta"])))}
+        title = f"How much S6 remembers now: its step size Δ_t, layer {layer}{direction}"
     elif s.cell == "lru":  # no gate, no activation: its carry |lambda| is what keeps
         panels = {"lambda_abs": pv.gates["lambda_abs"], "re_h": pv.h}
         shown, ranges = [], {"lambda_abs": (0.0, 1.0)}
@@ -77,6 +86,13 @@ if run is not None:
         title = f"What gates the {cell_name(s.cell)}: the slope φ'(a_t), layer {layer}{direction}"
     if not ui.presenting():
         row = st.container(horizontal=True, gap="medium")
+        if s.cell == "s6":
+            delta = pv.gates["delta"]
+            row.metric("Δ_t from", f"{float(delta.min()):.3g} to {float(delta.max()):.3g}",
+                       help="The step sizes over units and steps: e^(Δ_t A) keeps a state "
+                            "(Δ_t small) or resets it to the new input (Δ_t large).")
+            row.metric("largest e^(Δ_t A)", f"{float(np.max(pv.gates['abar'])):.3g}",
+                       help="The most any state keeps of itself over one step.")
         if s.cell == "lru":
             largest = float(np.max(pv.gates["lambda_abs"]))
             row.metric("largest |λ|", f"{largest:.3g}",

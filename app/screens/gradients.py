@@ -22,9 +22,10 @@ FACTORS = {
 }
 # the diagonal cells' carry a_t (h_t = a_t h_{t-1} + b_t): their Jacobian is diag(a_t)
 CARRY = {"mingru": ("1 − z_t", r"(1 - z_s)_j"), "minlstm": ("f'_t", r"f'_{s,j}"),
-         "lru": ("|λ|", r"|\lambda_j|")}
+         "lru": ("|λ|", r"|\lambda_j|"), "s6": ("e^(Δ_t A)", r"e^{\Delta_{s} A_j}")}
 STEP_JACOBIAN = {"mingru": "diag(1 − z_t)", "minlstm": "diag(f'_t)",
-                 "lru": "diag(λ), complex, of norm max |λ|"}
+                 "lru": "diag(λ), complex, of norm max |λ|",
+                 "s6": "diag(e^(Δ_t A)) over every channel and state"}
 
 
 def _num(v: float) -> str:

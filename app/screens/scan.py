@@ -43,7 +43,7 @@ if pairs is not None:
     h_loop, loop_cost = scan.loop(pairs.a, pairs.b)
     where = "" if s.cell in DIAGONAL else " (the sidebar's cell is not diagonal: a minGRU " \
                                           "with its input, size and seed)"
-    title = (f"{sv.METHOD_NAMES[s.scan]} scan of {cell_name(pairs.cell)} unit {pairs.unit}, "
+    title = (f"{sv.METHOD_NAMES[s.scan]} scan of {cell_name(pairs.cell)} {pairs.label}, "
              f"first {T} steps")
     if not ui.presenting():
         row = st.container(horizontal=True, gap="medium")

@@ -43,7 +43,7 @@ def controls(lab: LabSettings, busy: bool) -> None:
     c[3].selectbox("RNN activation", ("tanh", "relu"), key="tr_act", disabled=busy,
                    help="LSTM and GRU fix their own. ReLU + identity init = IRNN.")
     c[4].selectbox("Init", ("default", "orthogonal", "identity"), key="tr_init",
-                   disabled=busy, help="The LRU keeps its own ring initialisation.")
+                   disabled=busy, help="The LRU and S6 keep their own initialisations.")
     c = box.columns(5)
     c[0].selectbox("Optimiser", OPTIMIZERS, key="tr_opt", disabled=busy)
     c[1].select_slider("Learning rate", lab_state.LRS, key="tr_lr", format_func=lambda v: f"{v:g}",

@@ -215,7 +215,7 @@ def _bezier(p0, p1, p2, p3, n: int = 24) -> tuple[list, list]:
 # what the recurrent loop goes through: a matrix that mixes the units, or (the diagonal
 # cells and IndRNN) an elementwise factor, each unit carrying only its own value
 LOOP_LABELS = {"indrnn": "u ⊙", "mingru": "(1 − z<sub>t</sub>) ⊙", "minlstm": "f′<sub>t</sub> ⊙",
-               "lru": "λ ⊙"}
+               "lru": "λ ⊙", "s6": "e<sup>Δ<sub>t</sub>A</sup> ⊙"}
 
 
 def folded_figure(cell: str) -> dict:

@@ -1,6 +1,7 @@
-"""The LRU on every explore page: each draws, and what it says is true of a complex diagonal
-recurrence (no W_hh and no gate; its carry lambda is the same at every step; the Jacobian
-diag(lambda) is exact; the ring initialisation replaces the sidebar's)."""
+"""The LRU and S6 on every explore page: each draws, and what it says is true of them (no
+W_hh and no gate; the LRU's carry lambda is the same at every step, S6's step size Delta_t
+follows the input; their Jacobians are exact diagonals; their own initialisations replace
+the sidebar's)."""
 
 import base64
 
@@ -28,14 +29,44 @@ def eigenvalues(seed=4, hidden=6) -> np.ndarray:
     return LRUCell.eigenvalues(Network("lru", 1, hidden, seed=seed).layer_params(0))
 
 
+@pytest.mark.parametrize("cell", ["lru", "s6"])
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_draws_the_lru(page):
-    # an initialisation, a gain and a radius in the link: the LRU has its own, ignored
-    at = open_page(page, {**QUERY, "layers": "2", "init": "orthogonal", "gain": "3",
-                          "radius": "0.9"})
+def test_every_page_draws_the_lru_and_s6(page, cell):
+    # an initialisation, a gain and a radius in the link: these cells have their own, ignored
+    at = open_page(page, {**QUERY, "cell": cell, "layers": "2", "init": "orthogonal",
+                          "gain": "3", "radius": "0.9"})
     assert not at.error, [e.value for e in at.error]
     assert figures(at), page
-    assert "LRU cell, φ" not in " ".join(c.value for c in at.caption)
+    captions = " ".join(c.value for c in at.caption)
+    if page == "screens/chaos.py":  # the page's own RNN has a φ; the cell is named apart
+        assert "its own initialisation" in captions and "'orthogonal'" not in captions
+    else:
+        assert " cell, φ" not in captions
+
+
+def test_every_engine_cell_has_a_label_in_the_sidebar_and_the_lab():
+    from app import lab_state, sidebar
+    from engine import CELLS
+    from engine.train import CELLS as TRAINABLE
+    assert set(CELLS) <= set(sidebar.CELL_LABELS)
+    assert set(TRAINABLE) <= set(lab_state.CELL_LABELS)
+
+
+def test_s6_gates_page_draws_its_step_size_and_gradients_its_carry():
+    q = {**QUERY, "cell": "s6"}
+    s, _ = Settings.from_query(q)
+    x, _ = compute.signal_for(s)
+    trace = Network("s6", 1, 6, seed=4).run(x)
+    gates = trace.pass_trace(0, 0).gates
+    at = open_page("screens/gates.py", q)
+    delta = decoded(figures(at)[0]["data"][0]["z"])
+    np.testing.assert_allclose(delta, gates["delta"][:, 0].T, atol=6e-4)
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["largest e^(Δ_t A)"]) == pytest.approx(gates["abar"].max(), rel=2e-3)
+    at = open_page("screens/gradients.py", q)
+    metric = next(m for m in at.metric if m.label == "largest e^(Δ_t A)")
+    assert float(metric.value) == pytest.approx(gates["abar"].max(), rel=2e-3)
+    assert "No bound is needed" in " ".join(c.value for c in at.caption)
 
 
 def test_the_ring_initialisation_replaces_the_sidebars():

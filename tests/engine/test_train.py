@@ -127,6 +127,7 @@ def _engine_gradients(model, task, x, y, truncate):
     ("copy", "gru", 2, 5, 7),     # classification over T + 20 = 25 steps
     ("running_sum", "rnn", 3, 12, 3),
     ("sine", "lru", 2, 20, 6),    # the LRU's complex state, detached at a chunk start
+    ("sine", "s6", 2, 20, 6),     # S6's (H, N) state per sequence
 ])
 def test_truncated_training_gradients_are_the_engines(task_name, cell, layers, seq_len, k):
     """What the optimiser gets under tbptt (torch, state detached per chunk) is exactly the
@@ -261,15 +262,16 @@ def test_bidirectional_many_to_one_reads_the_whole_sequence():
         tr.train(tr.TrainConfig(**{**cfg.__dict__, "tbptt": 4}))
 
 
-def test_the_lru_trains_and_its_snapshots_are_the_engines():
-    """The LRU (torch_bridge.diagonal_rnn, complex64 in training) learns the noisy sine and
-    reports the engine's exact ||dL/dh_t|| of its complex state; the sidebar's init choice
-    does not replace its ring initialisation."""
-    cfg = tr.TrainConfig(**{**SMALL.__dict__, "cell": "lru", "init": "orthogonal"})
+@pytest.mark.parametrize("cell", ["lru", "s6"])
+def test_the_modern_cells_train_and_their_snapshots_are_the_engines(cell):
+    """The LRU (torch_bridge.diagonal_rnn, complex64 in training) and S6 learn the noisy
+    sine and report the engine's exact ||dL/dh_t|| of their state; the lab's init choice
+    does not replace their own initialisations."""
+    cfg = tr.TrainConfig(**{**SMALL.__dict__, "cell": cell, "init": "orthogonal"})
     seen = []
     result = tr.train(cfg, callback=seen.append)
     assert np.isfinite(result.losses).all()
     assert result.final_loss < result.baseline_loss
     snaps = [s.hidden_norm for s in seen if s.hidden_norm is not None]
     assert snaps[0].shape == (1, 1, 20) and np.isfinite(snaps[-1]).all()
-    assert tr.to_network(result.model).cell_name == "lru"
+    assert tr.to_network(result.model).cell_name == cell
