@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 PORT   ?= 8501
 
-.PHONY: install warm run test lint bench bench-train bench-app bench-room bench-tour bench-first clean
+.PHONY: install warm run test lint bench bench-train bench-modern bench-app bench-room bench-tour bench-first clean
 
 install: $(STAMP)
 
@@ -34,6 +34,9 @@ bench: install
 
 bench-train: install
 	$(PY) benchmarks/train_classic.py
+
+bench-modern: install
+	$(PY) benchmarks/modern_results.py
 
 bench-app: install
 	$(PY) benchmarks/app_speed.py

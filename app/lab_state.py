@@ -28,6 +28,7 @@ MAX_STEPS = 5000  # a page never trains longer than this
 TASK_LABELS = {"adding": "adding problem", "copy": "copy memory",
                "selective_copy": "selective copying", "sine": "next-step sine",
                "running_sum": "running sum 1+1+1", "parity": "parity of bits",
+               "running_parity": "running parity (state tracking)",
                "chars": "character language model"}
 TASK_NOTES = {
     "adding": "Two marked values among T random ones; output their sum at the end (MSE).",
@@ -39,9 +40,12 @@ TASK_NOTES = {
     "sine": "Read a noisy sine; at every step predict its next clean value (MSE).",
     "running_sum": "Bits in; at every step output how many ones so far (divided by T).",
     "parity": "Is the number of ones odd? One answer at the end (cross-entropy).",
+    "running_parity": "Bits in; at every step, is the number of ones so far odd? Each 1 "
+                      "flips the answer: a tanh RNN can, minGRU's (1 − z) in (0, 1) cannot.",
     "chars": "Predict the next character of Shakespeare's sonnets, or of your own text.",
 }
-EVERY_STEP = ("copy", "selective_copy", "sine", "running_sum", "chars")  # tbptt applies
+EVERY_STEP = ("copy", "selective_copy", "sine", "running_sum", "running_parity",
+              "chars")  # truncated BPTT applies
 NEXT_STEP = ("sine", "chars")  # a backward pass would see the answer: no bidirectional
 LRS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BATCHES = (1, 4, 8, 16, 32, 64, 128, 256)

@@ -136,6 +136,15 @@ SCENES: tuple[Scene, ...] = (
           "The bars widen round by round until one covers all 32 steps, and darken: over a "
           "long span little of the earlier state survives.",
           {"cell": "mingru", "T": 32, "scan": "blelloch"}),
+    Scene("Selectivity: Mamba chooses what to keep", "gates",
+          "The LRU keeps each channel by a fixed |λ|: the same at every step, whatever comes "
+          "in. Mamba's S6 computes its step size Δ_t from the input: a large Δ_t resets a "
+          "channel to what it reads now, a small one holds what it had. That choice, made "
+          "token by token, is why it can keep the tokens that matter and skip the rest.",
+          "The middle panel: every channel's Δ_t rising and falling with the input, by up to "
+          "a third before any training, where the LRU's |λ| would be one flat colour per row "
+          "(top: each channel's own time scale, Δ from about 0.001 to 0.1).",
+          {"cell": "s6", "T": 100, "hidden": 16}),
 )
 
 

@@ -115,6 +115,21 @@ def _parity(task: Task, B: int, rng):
     return bits[..., None].astype(np.float32), (bits.sum(axis=0) % 2).astype(np.int64)
 
 
+def _running_parity(task: Task, B: int, rng):
+    """State tracking (Grazzi et al. 2025): bits in, at every step the parity of the bits so
+    far. Each 1-bit flips the answer: a recurrence must be able to negate its state."""
+    bits = rng.integers(0, 2, (task.seq_len, B))
+    return bits[..., None].astype(np.float32), (np.cumsum(bits, axis=0) % 2).astype(np.int64)
+
+
+def _running_parity_baseline(T: int) -> float:
+    """Cross-entropy of the best guess from the current bit alone, pooled over the steps: at
+    t = 0 the parity is the bit, later it is a coin flip whatever the bit, so the parity
+    matches the bit with probability p = (1 + (T - 1) / 2) / T; the loss is H(p) (exact)."""
+    p = (T + 1) / (2 * T)
+    return float(-(p * np.log(p) + (1 - p) * np.log(1 - p)))
+
+
 def _chars(task: Task, B: int, rng):
     """Random windows of the text: one-hot characters in, the next character out."""
     codes = task.extra["codes"]
@@ -127,7 +142,8 @@ def _chars(task: Task, B: int, rng):
 
 
 GENERATORS = {"adding": _adding, "copy": _copy, "selective_copy": _selective_copy,
-              "sine": _sine, "running_sum": _running_sum, "parity": _parity, "chars": _chars}
+              "sine": _sine, "running_sum": _running_sum, "parity": _parity,
+              "running_parity": _running_parity, "chars": _chars}
 SELECTIVE_TOKENS, SELECTIVE_VOCAB = 4, 8  # data tokens to recall, and their vocabulary
 TASKS = tuple(GENERATORS)
 
@@ -285,6 +301,11 @@ def make_task(name: str, seq_len: int, noise: float = 0.1, text: str | None = No
     if name == "parity":
         return Task(name, seq_len, 1, 2, "classification", "last", float(np.log(2)),
                     "a coin flip, ln 2: the last bit alone says nothing about the parity")
+    if name == "running_parity":
+        return Task(name, seq_len, 1, 2, "classification", "every",
+                    _running_parity_baseline(seq_len),
+                    "the best guess from the current bit alone, pooled over the steps: right "
+                    "at the first step, a coin flip after it")
     if name == "chars":
         return text_task(TEXT_PATH.read_text() if text is None else text, seq_len)
     raise ValueError(f"task must be one of {list(TASKS)}, got {name!r}")

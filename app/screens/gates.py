@@ -71,8 +71,14 @@ if run is not None:
         shown = list(gates.items())
         ranges, title = {}, f"Gates of layer {layer}{direction}"
     elif s.cell == "s6":  # its step size, chosen from the input, is what keeps or resets
-        panels = {"delta": pv.gates["delta"], "y": pv.h}
-        shown, ranges = [], {"delta": (0.0, float(np.max(pv.gates["delta"])))}
+        delta = np.asarray(pv.gates["delta"], dtype=np.float64)
+        log_delta = np.log10(delta)
+        # each channel's own time scale (top), and how the input moves it (middle: the
+        # selection, a few percent in an untrained layer, far more in a trained one)
+        panels = {"log_delta": log_delta,
+                  "delta_change": 100 * (delta / delta.mean(axis=0) - 1), "y": pv.h}
+        shown = []
+        ranges = {"log_delta": (float(log_delta.min()), float(log_delta.max()))}
         title = f"How much S6 remembers now: its step size Δ_t, layer {layer}{direction}"
     elif s.cell == "lru":  # no gate, no activation: its carry |lambda| is what keeps
         panels = {"lambda_abs": pv.gates["lambda_abs"], "re_h": pv.h}

@@ -59,8 +59,12 @@ def test_s6_gates_page_draws_its_step_size_and_gradients_its_carry():
     trace = Network("s6", 1, 6, seed=4).run(x)
     gates = trace.pass_trace(0, 0).gates
     at = open_page("screens/gates.py", q)
-    delta = decoded(figures(at)[0]["data"][0]["z"])
-    np.testing.assert_allclose(delta, gates["delta"][:, 0].T, atol=6e-4)
+    fig = figures(at)[0]
+    log_delta = decoded(fig["data"][0]["z"])
+    np.testing.assert_allclose(log_delta, np.log10(gates["delta"][:, 0]).T, atol=6e-4)
+    delta = gates["delta"][:, 0]
+    np.testing.assert_allclose(decoded(fig["data"][1]["z"]),
+                               (100 * (delta / delta.mean(axis=0) - 1)).T, atol=6e-4)
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["largest e^(Δ_t A)"]) == pytest.approx(gates["abar"].max(), rel=2e-3)
     at = open_page("screens/gradients.py", q)

@@ -17,7 +17,7 @@ N = len(tour.SCENES)
 
 
 def test_scenes_follow_the_story_and_are_valid_settings():
-    assert len(tour.SCENES) == SCENE_COUNT == 13
+    assert len(tour.SCENES) == SCENE_COUNT == 14
     titles = [s.title.lower() for s in tour.SCENES]
     for word in ("feed-forward", "unrolling", "patterns", "backpropagation", "vanishing",
                  "exploding", "clipping", "lstm", "gru", "bidirectional", "training"):
@@ -189,6 +189,12 @@ LOOK_AT = {
     13: lambda f: (f["data"][0]["customdata"][-1][:2] == [0, 31]  # one bar over all 32
                    and f["data"][0]["customdata"][-1][2]
                    < min(m for *_, m in f["data"][0]["customdata"][:32]) - 3),  # darker
+    14: lambda f: (f["layout"]["yaxis"]["title"]["text"].startswith("step size log₁₀ Δ_t")
+                   and f["layout"]["yaxis2"]["title"]["text"].startswith("Δ_t against")
+                   and np.all(np.ptp(_heatmap(f, "delta_change"), axis=1) > 3)  # % every row
+                   and 25 < np.ptp(_heatmap(f, "delta_change"), axis=1).max() < 67  # a third
+                   and -3.5 < _heatmap(f, "log_delta").min() < -2.5
+                   and -1.5 < _heatmap(f, "log_delta").max() < -0.5),
 }
 
 

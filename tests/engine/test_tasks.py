@@ -271,6 +271,19 @@ def test_selective_copy_layout_and_baseline():
         make_task("selective_copy", 8)
 
 
+def test_running_parity_and_its_memoryless_baseline():
+    task = make_task("running_parity", 20)
+    x, y = task.batch(64, np.random.default_rng(0))
+    np.testing.assert_array_equal(y, np.cumsum(x[..., 0], axis=0).astype(int) % 2)
+    assert make_task("running_parity", 1000).baseline_loss == pytest.approx(np.log(2), abs=1e-5)
+    fitted, se = _memoryless_fit(task, _token_bit)
+    _assert_best_memoryless(fitted, se, task.baseline_loss, 1e-3)
+
+
+def _token_bit(x):
+    return x[..., 0].astype(np.int64)
+
+
 def test_copy_memoryless_predictor_cannot_reach_the_convention():
     """The convention knows the step (blank until the recall); from the current token alone
     a blank input could be filler or recall, so the best loss is higher."""
