@@ -22,6 +22,7 @@ from app.state import (
     Settings,
     initial_from_url,
 )
+from engine import CELLS
 
 # widgets that live on pages, kept across pages
 PAGE_KEYS = ("w_arch", "w_layer", "w_units", "w_scan")
@@ -130,10 +131,11 @@ def draw(entry: trained.Trained | None, own_network: bool = False) -> None:
         sb.button("Clear trained weights", key="w_clear_weights", on_click=_clear_weights)
     sb.selectbox("Cell", CHOICES["cell"], key="w_cell", format_func=CELL_LABELS.get,
                  disabled=fixed)
-    gated = ss["w_cell"] in GATED
-    sb.selectbox("Activation φ", CHOICES["act"], key="w_act", disabled=gated or fixed,
+    fixed_act = ss["w_cell"] in GATED or not CELLS[ss["w_cell"]].uses_activation
+    sb.selectbox("Activation φ", CHOICES["act"], key="w_act", disabled=fixed_act or fixed,
                  help="Gated cells fix their own: sigmoid gates; tanh candidates (LSTM, "
-                      "GRU) or linear ones (minGRU, minLSTM).")
+                      "GRU) or linear ones (minGRU, minLSTM). The LRU and S6 have none: "
+                      "they are linear in their state.")
     sb.slider("Hidden size H", *INT_RANGES["hidden"], key="w_hidden", disabled=fixed)
     sb.slider("Layers", *INT_RANGES["layers"], key="w_layers", disabled=fixed)
     sb.toggle("Bidirectional", key="w_bidir", disabled=fixed)

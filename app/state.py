@@ -78,7 +78,8 @@ class Settings:
     # --- derived -----------------------------------------------------------------------
     @property
     def uses_activation(self) -> bool:
-        return self.cell not in GATED
+        """Whether φ means anything for the cell (not for gated cells, the LRU or S6)."""
+        return self.cell not in GATED and CELLS[self.cell].uses_activation
 
     @property
     def activation(self) -> str:

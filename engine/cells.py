@@ -736,10 +736,10 @@ class S6Cell(Cell):
 
     name = "s6"
     equations = (
-        r"\Delta_t &= \operatorname{softplus}(W_{\Delta} u_t + b_{\Delta}), \quad "
-        r"B_t = W_B u_t, \quad C_t = W_C u_t, \quad u_t = W_{in} x_t",
-        r"h_t &= e^{\Delta_t A} \odot h_{t-1} + (\Delta_t A)^{-1}(e^{\Delta_t A} - 1)\,"
-        r"\Delta_t B_t\, u_t",
+        r"u_t &= W_{in} x_t, \quad B_t = W_B u_t, \quad C_t = W_C u_t",
+        r"\Delta_t &= \operatorname{softplus}(W_{\Delta} u_t + b_{\Delta})",
+        r"\bar B_t &= (\Delta_t A)^{-1}(e^{\Delta_t A} - 1)\,\Delta_t B_t",
+        r"h_t &= e^{\Delta_t A} \odot h_{t-1} + \bar B_t\, u_t",
         r"y_t &= C_t\, h_t + D \odot u_t",
     )
     h_label = "y_t"

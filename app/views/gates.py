@@ -28,10 +28,9 @@ GATE_NAMES = {"i": "input gate i_t", "f": "forget gate f_t", "g": "candidate g_t
               "z": "update gate z_t", "n": "candidate n_t", "h": "hidden state h_t",
               "y": "output y_t", "φ'h": "slope φ'(a_t) of h_t", "φ'y": "slope φ'(a_t) of y_t",
               "htilde": "candidate h̃_t", "f_prime": "forget share f'_t",
-              "i_prime": "input share i'_t", "lambda_abs": "carry |λ| (the same every step)",
+              "i_prime": "input share i'_t", "lambda_abs": "carry |λ|",
               "re_h": "state Re h_t",
-              "log_delta": "step size log₁₀ Δ_t (how much to remember now)",
-              "delta_change": "Δ_t against its mean over t (%)"}
+              "log_delta": "log₁₀ Δ_t", "delta_change": "Δ_t vs mean"}
 SHORT = {"htilde": "h̃", "f_prime": "f'", "i_prime": "i'", "lambda_abs": "|λ|",
          "log_delta": "log₁₀ Δ", "delta_change": "%",
          "re_h": "Re h"}  # colour bar titles

@@ -189,8 +189,9 @@ LOOK_AT = {
     13: lambda f: (f["data"][0]["customdata"][-1][:2] == [0, 31]  # one bar over all 32
                    and f["data"][0]["customdata"][-1][2]
                    < min(m for *_, m in f["data"][0]["customdata"][:32]) - 3),  # darker
-    14: lambda f: (f["layout"]["yaxis"]["title"]["text"].startswith("step size log₁₀ Δ_t")
-                   and f["layout"]["yaxis2"]["title"]["text"].startswith("Δ_t against")
+    14: lambda f: (f["layout"]["yaxis"]["title"]["text"] == "log₁₀ Δ_t"
+                   and f["layout"]["yaxis2"]["title"]["text"] == "Δ_t vs mean"
+                   and f["data"][1]["colorbar"]["title"]["text"] == "%"
                    and np.all(np.ptp(_heatmap(f, "delta_change"), axis=1) > 3)  # % every row
                    and 25 < np.ptp(_heatmap(f, "delta_change"), axis=1).max() < 67  # a third
                    and -3.5 < _heatmap(f, "log_delta").min() < -2.5
