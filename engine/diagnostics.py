@@ -14,12 +14,11 @@ from .limits import check_int, check_positive
 from .network import Network, Trace
 
 __all__ = [
-    "activation_gamma", "activation_slopes", "diagonal_carry", "diagonal_jacobian_norms",
-    "gate_saturation",
-    "gradient_bound",
-    "gradient_decay_rate", "jacobian_norms",
-    "lyapunov_exponent", "memory_horizon", "pascanu_bound", "pascanu_factors", "pca_projection",
-    "recurrent_blocks", "singular_values", "spectral_radius",
+    "activation_gamma", "activation_slopes", "curse_of_memory", "diagonal_carry",
+    "diagonal_jacobian_norms", "gate_saturation", "gradient_bound", "gradient_decay_rate",
+    "jacobian_norms", "lru_eigenvalues", "lyapunov_exponent", "memory_horizon", "pascanu_bound",
+    "pascanu_factors", "pca_projection", "recurrent_blocks", "singular_values",
+    "spectral_radius",
 ]
 
 
@@ -66,6 +65,28 @@ def diagonal_jacobian_norms(trace: Trace, layer: int = 0, direction: int = 0,
     after = np.concatenate((np.cumsum(logs[::-1], axis=0)[::-1][1:], np.zeros((1, a.shape[1]))))
     norms = np.exp(after.max(axis=1))  # step t: the carries of steps t+1 .. end
     return norms[::-1] if direction else norms
+
+
+def lru_eigenvalues(net: Network, layer: int = 0, direction: int = 0) -> np.ndarray:
+    """The LRU's lambda_j = exp(-exp(nu_j) + i exp(theta_j)): inside the unit circle for any
+    weights; channel j's Lyapunov exponent is log|lambda_j| = -exp(nu_j)."""
+    _check_pass(net, layer, direction)
+    if net.cell.name != "lru":
+        raise ValueError(f"the {net.cell.name} cell is not an LRU")
+    return net.cell.eigenvalues(net.layer_params(layer, direction))
+
+
+def curse_of_memory(lam: float) -> dict[str, float]:
+    """Zucchet & Orvieto (2024): for h_t = lam h_{t-1} + x_t driven by unit white noise, in
+    the stationary regime, E[h^2] = 1 / (1 - lam^2) but E[(dh/dlam)^2] =
+    (1 + lam^2) / (1 - lam^2)^3: the longer the memory, the more violently the state
+    depends on lam (at 0.99: 50 against 2.5e5). What gamma normalisation (it divides the
+    input by sqrt(E[h^2])) and the exp parametrisation (a step in nu moves lam less the
+    closer it is to 1) are there for."""
+    lam = float(lam)
+    if not -1 < lam < 1:
+        raise ValueError(f"lam must be in (-1, 1) for a stationary state, got {lam}")
+    return {"state": 1 / (1 - lam**2), "sensitivity": (1 + lam**2) / (1 - lam**2) ** 3}
 
 
 def singular_values(w: np.ndarray) -> np.ndarray:

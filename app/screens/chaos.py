@@ -4,11 +4,49 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import streamlit as st
 
 from app import compute, ui
 from app.state import OWN_INIT, cell_name
 from app.views import chaos as cv
+from engine import diagnostics
+
+
+def lru_section(s) -> None:
+    """The LRU never reaches the edge: its eigenvalues, where they lie, and what gamma and
+    the exp parametrisation do about the curse of memory."""
+    net = ui.run_engine(compute.network_and_input, s)
+    if net is None:
+        return
+    net = net[0]
+    lam = diagnostics.lru_eigenvalues(net)
+    cell = net.cell
+    st.subheader("The LRU stays on the ordered side")
+    st.markdown(
+        "Its eigenvalues $\\lambda_j = e^{-e^{\\nu_j} + i e^{\\theta_j}}$ lie inside the "
+        "unit circle for any weights, so each channel's Lyapunov exponent "
+        "$\\log|\\lambda_j| = -e^{\\nu_j}$ is negative: no chaos, no explosion. Near the "
+        "circle the memory is long, and the curse of memory bites: for "
+        "$h_t = \\lambda h_{t-1} + x_t$, $E[h^2] = 1/(1-\\lambda^2)$ but "
+        "$E[(\\partial h/\\partial \\lambda)^2] = (1+\\lambda^2)/(1-\\lambda^2)^3$. "
+        "$\\gamma = \\sqrt{1-|\\lambda|^2}$ scales the input so the state keeps the "
+        "input's size, and a step in $\\nu$ moves $|\\lambda|$ less the closer it is to 1.")
+    largest = float(np.abs(lam).max())
+    curse = diagnostics.curse_of_memory(largest)
+    row = st.container(horizontal=True, gap="medium")
+    row.metric("Lyapunov exponents log|λ_j|",
+               f"{float(np.log(np.abs(lam)).min()):.3g} to {float(np.log(largest)):.3g}")
+    row.metric(f"E[h²] at |λ| = {largest:.3g}", f"{curse['state']:.3g}",
+               delta=f"× γ² = {curse['state'] * (1 - largest**2):.3g}", delta_color="off",
+               delta_arrow="off", help="Without γ the state's variance grows as 1/(1 − λ²); "
+                                      "with γ² = 1 − |λ|² it is the input's, 1.")
+    row.metric("E[(∂h/∂λ)²] there", f"{curse['sensitivity']:.3g}",
+               help="How hard the loss pulls on λ: (1 + λ²)/(1 − λ²)³ (Zucchet & Orvieto "
+                    "2024), the curse of memory.")
+    ui.chart(cv.lru_eigen_figure(lam, cell.r_min, cell.r_max,
+                                 title="The LRU's eigenvalues λ_j, layer 0"), key="lru_eigen")
+
 
 s = ui.settings()
 by = "radius" if s.radius > 0 else "gain"
@@ -46,6 +84,8 @@ if sweep is not None:
     ui.chart(cv.chaos_figure(sweep, current, by), key="chaos", primary=True)
     if ui.presenting():
         st.stop()
+    if s.cell == "lru":
+        lru_section(s)
     st.caption("The sweep always uses a tanh Elman RNN with gaussian weights (the random "
                "networks of Sompolinsky et al. 1988) and your hidden size (at most 64), seed "
                "and input; the star marks your gain or spectral radius. "

@@ -1,7 +1,10 @@
-"""Edge-of-chaos figure: largest Lyapunov exponent and gradient decay rate against the gain
-(or spectral radius) of a gaussian tanh RNN, the current setting marked."""
+"""Edge-of-chaos figures: largest Lyapunov exponent and gradient decay rate against the gain
+(or spectral radius) of a gaussian tanh RNN, the current setting marked; and the LRU's
+eigenvalues, which the exp parametrisation keeps inside the unit circle."""
 
 from __future__ import annotations
+
+import math
 
 from app.views.common import COLORS, axis, base_layout, log_range, log_ticks, masked
 
@@ -54,4 +57,35 @@ def chaos_figure(sweep: dict, current: float, by: str) -> dict:
         yaxis2=axis("‖∂L/∂h‖ factor / step", domain=[0, 0.45], anchor="x2",
                     **log_ticks(log_range(decay, [1.0]))),
         shapes=shapes, annotations=annotations)
+    return {"data": data, "layout": layout}
+
+
+def lru_eigen_figure(lam, r_min: float, r_max: float, title: str = "") -> dict:
+    """The LRU's eigenvalues on the complex plane: the unit circle (dashed), the ring of the
+    initialisation (r_min <= |lambda| <= r_max, shaded) and each channel's lambda."""
+    lam = [complex(v) for v in lam]
+    ring = [{"type": "circle", "xref": "x", "yref": "y", "x0": -r, "x1": r, "y0": -r, "y1": r,
+             "line": {"color": color, "dash": dash, "width": 2}, "layer": "below"}
+            for r, color, dash in ((1.0, "#64748b", "dash"), (r_max, "#c2410c", "dot"),
+                                   (r_min, "#c2410c", "dot"))]
+    data = [{"type": "scatter", "mode": "markers", "name": "λ_j, one per channel",
+             "x": [v.real for v in lam], "y": [v.imag for v in lam],
+             "marker": {"size": 11, "color": COLORS["lru"], "line": {"color": "white",
+                                                                     "width": 1}},
+             "customdata": [[abs(v), 1 / -math.log(abs(v)) if 0 < abs(v) < 1 else None]
+                            for v in lam],
+             "hovertemplate": "λ = %{x:.3f} %{y:+.3f}i<br>|λ| = %{customdata[0]:.4f}"
+                              "<br>memory 1/(−ln|λ|) = %{customdata[1]:.3g} steps"
+                              "<extra></extra>"},
+            # legend entries for the circles (shapes have none)
+            {"type": "scatter", "mode": "lines", "x": [None], "y": [None],
+             "name": "unit circle: |λ| = 1", "line": {"color": "#64748b", "dash": "dash"}},
+            {"type": "scatter", "mode": "lines", "x": [None], "y": [None],
+             "name": f"ring initialisation: {r_min:g} ≤ |λ| ≤ {r_max:g}",
+             "line": {"color": "#c2410c", "dash": "dot"}}]
+    layout = base_layout(title, height=560,
+                         xaxis=axis("Re λ", range=[-1.15, 1.15], zeroline=True),
+                         yaxis=axis("Im λ", range=[-1.15, 1.15], zeroline=True,
+                                    scaleanchor="x", scaleratio=1),
+                         shapes=ring)
     return {"data": data, "layout": layout}

@@ -17,7 +17,8 @@ import plotly.io as pio
 MAX_FRAMES = 120
 FONT = {"size": 15, "family": "DejaVu Sans, Arial, sans-serif", "color": "#0f172a"}
 COLORS = {"rnn": "#2563eb", "lstm": "#c2410c", "gru": "#059669", "jordan": "#7c3aed",
-          "indrnn": "#db2777", "mingru": "#0891b2", "minlstm": "#65a30d", "bound": "#64748b",
+          "indrnn": "#db2777", "mingru": "#0891b2", "minlstm": "#65a30d", "lru": "#9333ea",
+          "s6": "#b45309", "bound": "#64748b",
           "cursor": "#111827", "after": "#f59e0b"}
 # Colour scales spelled out: the figures reach plotly.js unvalidated (app/plot.py), and
 # plotly.js knows no "RdBu_r" (Python's validation expands names into these lists).

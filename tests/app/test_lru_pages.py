@@ -116,3 +116,26 @@ def test_hidden_page_names_the_real_part_of_the_complex_state():
     heat = decoded(fig["data"][0]["z"])
     np.testing.assert_allclose(heat, state.real.T, atol=1e-3)  # the chart rounds to 3 places
     assert "Re h_t" in fig["layout"]["yaxis2"]["title"]["text"]
+
+
+def test_edge_of_chaos_draws_the_lru_eigenvalues_inside_the_circle():
+    at = open_page("screens/chaos.py", QUERY)
+    assert not at.error, [e.value for e in at.error]
+    fig = next(f for f in figures(at) if any(t.get("name", "").startswith("λ_j")
+                                             for t in f["data"]))
+    dots = next(t for t in fig["data"] if t["name"].startswith("λ_j"))
+    lam = eigenvalues()
+    np.testing.assert_allclose(dots["x"], lam.real)
+    np.testing.assert_allclose(dots["y"], lam.imag)
+    radii = sorted(s["x1"] for s in fig["layout"]["shapes"])
+    assert radii == [LRUCell.r_min, LRUCell.r_max, 1.0]
+    assert fig["layout"]["yaxis"]["scaleanchor"] == "x"  # a circle drawn as a circle
+    metrics = {m.label: m for m in at.metric}
+    top = np.abs(lam).max()
+    state = metrics[f"E[h²] at |λ| = {top:.3g}"]
+    assert float(state.value) == pytest.approx(1 / (1 - top**2), rel=2e-3)
+    assert state.delta == "× γ² = 1"
+    # another cell: no LRU section
+    at = open_page("screens/chaos.py", {**QUERY, "cell": "gru"})
+    assert not any(t.get("name", "").startswith("λ_j") for f in figures(at)
+                   for t in f["data"])

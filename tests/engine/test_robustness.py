@@ -126,7 +126,7 @@ def test_every_cell_runs_batched_and_unbatched_alike():
         many = net.run(x[:, None, :])
         assert one.output.shape == (6, 6) and many.output.shape == (6, 1, 6)
         assert np.array_equal(one.output, many.output[:, 0])
-        assert one.h_n.shape == (4, 3)
+        assert one.h_n.shape == (4, net.cell.state_width)  # S6: H channels of N states
         g1 = one.backward(np.ones((6, 6)))
         gb = many.backward(np.ones((6, 1, 6)))
         assert g1.input.shape == x.shape
