@@ -148,7 +148,8 @@ def test_hostile_url_shows_a_warning_not_a_traceback(page, query):
 # Pages as a speaker shows them: defaults, the gated cells, a deep bidirectional network.
 LAYOUT_CASES = ["", "?cell=lstm&layers=2&bidir=true", "hidden?cell=lstm",
                 "gates?cell=gru", "gradients?cell=lstm&clip=norm", "chaos",
-                "gates?cell=minlstm", "scan?scan=hillis_steele"]
+                "gates?cell=minlstm", "scan?scan=hillis_steele", "gates?cell=s6",
+                "gates?cell=lru", "chaos?cell=lru"]
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)], ids=["1280", "1920"])

@@ -9,7 +9,8 @@ PAGES = [("/", "unroll"), ("/hidden", "hidden_state"), ("/gates", "gates"),
          ("/gates?cell=lstm", "gates"), ("/gradients", "grad_norms"),
          ("/gradients?cell=lstm&layers=2", "grad_norms"), ("/chaos", "chaos"),
          ("/gradients?cell=mingru", "grad_norms"), ("/gates?cell=minlstm", "gates"),
-         ("/scan", "scan_tree")]
+         ("/scan", "scan_tree"), ("/gates?cell=s6", "gates"),
+         ("/gradients?cell=lru", "grad_norms")]
 VISIBLE_PX = 250
 
 
