@@ -65,6 +65,9 @@ if pairs is not None:
     if where or s.layers > 1 or s.bidir:  # say which of several recurrences is scanned
         st.caption("The pairs are those of layer 0, forward direction, the first unit chosen "
                    f"on the Hidden state page{where}.")
+    st.caption("Press Play: the combines round by round, then the backward pass. BPTT is "
+               "the reverse scan g_t = ∂ℓ_t/∂h_t + a_(t+1) g_(t+1): the same tree over the "
+               "steps taken from the end, each bar coloured by the a's it carries back.")
     if s.scan == "blelloch":
         st.caption("Blelloch's bars are its up-sweep; the down-sweep then runs the tree back "
                    "down, handing each block the combined pair of everything before it, and "

@@ -69,3 +69,36 @@ def test_a_deep_network_says_which_recurrence_is_scanned():
     assert any("layer 0, forward direction" in c.value for c in at.caption)
     at = open_page("screens/scan.py", {"cell": "mingru", "hidden": "4"})
     assert not any("layer 0" in c.value for c in at.caption)  # one recurrence: nothing to say
+
+
+@pytest.mark.parametrize("method", ["blelloch", "hillis_steele"])
+def test_the_tree_animates_the_forward_sweep_then_the_reverse_scan(method):
+    T = 13
+    a = np.linspace(0.3, 0.95, T)
+    fig = sv.tree_figure(a, method)
+    nodes = scan.tree(T, method)
+    rounds = max(n.round for n in nodes) + 1
+    first, *frames = fig["frames"]
+    assert first["name"] == "all" and first["data"][0]["marker"]["opacity"] == [1.0] * (
+        T + len(nodes))  # the figure as drawn before Play
+    assert first["data"][0]["customdata"] == fig["data"][0]["customdata"]
+    assert len(frames) == 2 * (rounds + 1)  # the pairs, then each round; forward, backward
+    forward, backward = frames[:rounds + 1], frames[rounds + 1:]
+    rows = [-1] * T + [n.round for n in nodes]
+    for k, frame in enumerate(forward):  # round k-1 and before drawn, the rest faint
+        opacity = frame["data"][0]["marker"]["opacity"]
+        assert opacity == [1.0 if r <= k - 1 else sv.FAINT for r in rows]
+    assert backward[-1]["data"][0]["marker"]["opacity"] == [1.0] * len(rows)
+    spans = [(t, t) for t in range(T)] + [(n.lo, n.hi) for n in nodes]
+    after = np.append(a[1:], 1.0)  # the reverse scan's carry at t is a_(t+1)
+    for (lo, hi), (blo, bhi, memory) in zip(spans, backward[-1]["data"][0]["customdata"],
+                                            strict=True):
+        assert (blo, bhi) == (T - 1 - hi, T - 1 - lo)  # the same tree, from the end
+        assert memory == pytest.approx(np.log10(np.prod(after[blo:bhi + 1])))
+    assert fig["layout"]["updatemenus"] and fig["layout"]["sliders"]
+
+
+def test_the_page_draws_the_animated_tree():
+    at = open_page("screens/scan.py", {"hidden": "4"})
+    tree = figures(at)[0]
+    assert tree["frames"] and tree["frames"][-1]["name"].startswith("b")
