@@ -35,6 +35,7 @@ class PassView:
     c: np.ndarray | None
     gates: dict
     y: np.ndarray | None = None  # Jordan: the pass's output y_t, its recurrent state
+    out: np.ndarray | None = None  # LRU, S6: the pass's output y_t, which h is not
     slopes: dict = field(default_factory=dict)  # ungated cells: phi'(a_t) per activation
 
 
@@ -182,6 +183,7 @@ def simulate(s: Settings) -> Run:
         tuple(PassView(h=_f32(pt.h[:, 0]), c=_f32(None if pt.c is None else pt.c[:, 0]),
                        gates={k: _f32(v[:, 0]) for k, v in pt.gates.items()},
                        y=_f32(pt.output[:, 0]) if net.cell_name == "jordan" else None,
+                       out=None if net.cell.out_is_h else _f32(pt.output[:, 0]),
                        slopes={k: _f32(v[:, 0]) for k, v in diagnostics.activation_slopes(
                            trace, pt.layer, pt.direction).items()})
               for pt in row)

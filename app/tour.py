@@ -142,7 +142,7 @@ SCENES: tuple[Scene, ...] = (
           "channel to what it reads now, a small one holds what it had. That choice, made "
           "token by token, is why it can keep the tokens that matter and skip the rest.",
           "The middle panel: every channel's Δ_t rising and falling with the input, by up to "
-          "a third before any training, where the LRU's |λ| would be one flat colour per row "
+          "a fifth before any training, where the LRU's |λ| would be one flat colour per row "
           "(top: each channel's own time scale, Δ from about 0.001 to 0.1).",
           {"cell": "s6", "T": 100, "hidden": 16}),
 )

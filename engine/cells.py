@@ -73,6 +73,7 @@ class Cell:
     # each ("&" aligns them at "="; a long one breaks inside its entry)
     equations: tuple[str, ...] = ()
     h_label = "h_t"  # what ``h`` in a record is, as a page labels it
+    out_is_h = True  # the layer's output is h (the LRU's and S6's is y_t)
 
     def __init__(self, hidden_size: int, activation: str = "tanh"):
         self.H = hidden_size
@@ -584,6 +585,7 @@ class LRUCell(Cell):
     diagonal = True
     state_dtype = np.complex128
     h_label = "Re h_t"  # ``h`` in a record is the real part of the complex state
+    out_is_h = False
     r_min, r_max, max_phase = 0.4, 0.99, 2 * np.pi  # the ring initialisation
 
     def __init__(self, hidden_size: int, activation: str = "tanh"):
@@ -730,8 +732,8 @@ class S6Cell(Cell):
     Theorem 1 (S6 -> minGRU) exact. A large Delta_t resets a channel to the new input, a
     small one holds its state: how much to remember now. Init as the paper's:
     A[d, n] = -(n + 1), Delta from log-uniform [1e-3, 0.1] through softplus's inverse,
-    D = 1. The state, (H, N) per sequence, is stored flat (``state_width`` = H N); ``h``
-    and ``out`` are y_t.
+    D = 1. The state, (H, N) per sequence, is stored flat (``state_width`` = H N); ``h`` is
+    each channel's first state h_t[d, 0] (what the pages draw of it), ``out`` is y_t.
     """
 
     name = "s6"
@@ -742,7 +744,8 @@ class S6Cell(Cell):
         r"h_t &= e^{\Delta_t A} \odot h_{t-1} + \bar B_t\, u_t",
         r"y_t &= C_t\, h_t + D \odot u_t",
     )
-    h_label = "y_t"
+    h_label = "h_t[0]"  # ``h`` in a record: each channel's first state (A = -1)
+    out_is_h = False
     gate_names = ()
     pre_names = ()
     uses_activation = False
@@ -796,7 +799,8 @@ class S6Cell(Cell):
         state, _ = scan.scan(Abar, Bbar * u[..., None], h0.reshape(B, H, N))
         y = np.einsum("tbhn,tbn->tbh", state, Ct) + p["d"] * u
         flat = state.reshape(T, B, H * N)
-        return {"x": x, "h0": h0, "h": y, "state": flat, "out": y, "pre": {"delta": s},
+        return {"x": x, "h0": h0, "h": state[..., 0], "state": flat, "out": y,
+                "pre": {"delta": s},
                 "gates": {"delta": delta, "abar": Abar.reshape(T, B, H * N)},
                 "u": u, "s": s, "Bt": Bt, "Ct": Ct,
                 "Abar": Abar, "Bbar": Bbar}

@@ -30,20 +30,31 @@ def lru_section(s) -> None:
         "circle the memory is long, and the curse of memory bites: for "
         "$h_t = \\lambda h_{t-1} + x_t$, $E[h^2] = 1/(1-\\lambda^2)$ but "
         "$E[(\\partial h/\\partial \\lambda)^2] = (1+\\lambda^2)/(1-\\lambda^2)^3$. "
-        "$\\gamma = \\sqrt{1-|\\lambda|^2}$ scales the input so the state keeps the "
-        "input's size, and a step in $\\nu$ moves $|\\lambda|$ less the closer it is to 1.")
-    largest = float(np.abs(lam).max())
-    curse = diagnostics.curse_of_memory(largest)
+        "$\\gamma$, initialised to $\\sqrt{1-|\\lambda|^2}$, scales the input so the state "
+        "keeps the input's size, and a step in $\\nu$ moves $|\\lambda|$ less the closer it "
+        "is to 1.")
+    j = int(np.argmax(np.abs(lam)))
+    largest = float(np.abs(lam[j]))
+    gamma2 = float(np.exp(2 * net.layer_params(0)["gamma_log"][j]))  # this network's own
     row = st.container(horizontal=True, gap="medium")
     row.metric("Lyapunov exponents log|λ_j|",
-               f"{float(np.log(np.abs(lam)).min()):.3g} to {float(np.log(largest)):.3g}")
-    row.metric(f"E[h²] at |λ| = {largest:.3g}", f"{curse['state']:.3g}",
-               delta=f"× γ² = {curse['state'] * (1 - largest**2):.3g}", delta_color="off",
-               delta_arrow="off", help="Without γ the state's variance grows as 1/(1 − λ²); "
-                                      "with γ² = 1 − |λ|² it is the input's, 1.")
-    row.metric("E[(∂h/∂λ)²] there", f"{curse['sensitivity']:.3g}",
-               help="How hard the loss pulls on λ: (1 + λ²)/(1 − λ²)³ (Zucchet & Orvieto "
-                    "2024), the curse of memory.")
+               f"{float(-np.exp(net.layer_params(0)['nu_log']).max()):.3g} to "
+               f"{float(-np.exp(net.layer_params(0)['nu_log'][j])):.3g}")
+    if largest < 1:  # float64 rounds |λ| to 1 within 1e-16 of it (a trained, long memory)
+        curse = diagnostics.curse_of_memory(largest)
+        row.metric(f"E[h²] at |λ| = {largest:.3g}", f"{curse['state']:.3g}",
+                   delta=f"× γ² = {curse['state'] * gamma2:.3g}", delta_color="off",
+                   delta_arrow="off",
+                   help="Without γ the state's variance grows as 1/(1 − λ²); times this "
+                        "channel's γ² (1 − |λ|² at initialisation, learned after) it is "
+                        "what the state's variance is, for unit white noise in.")
+        row.metric("E[(∂h/∂λ)²] there", f"{curse['sensitivity']:.3g}",
+                   help="How hard the loss pulls on λ: (1 + λ²)/(1 − λ²)³ (Zucchet & Orvieto "
+                        "2024), the curse of memory.")
+    else:
+        row.metric("E[h²] at the largest |λ|", "beyond float64",
+                   help="|λ| is within 1e-16 of 1: the curse of memory's quantities grow "
+                        "without bound there.")
     ui.chart(cv.lru_eigen_figure(lam, cell.r_min, cell.r_max,
                                  title="The LRU's eigenvalues λ_j, layer 0"), key="lru_eigen")
 

@@ -76,7 +76,7 @@ if run is not None:
         # each channel's own time scale (top), and how the input moves it (middle: the
         # selection, a few percent in an untrained layer, far more in a trained one)
         panels = {"log_delta": log_delta,
-                  "delta_change": 100 * (delta / delta.mean(axis=0) - 1), "y": pv.h}
+                  "delta_change": 100 * (delta / delta.mean(axis=0) - 1), "y": pv.out}
         shown = []
         ranges = {"log_delta": (float(log_delta.min()), float(log_delta.max()))}
         title = f"How much S6 remembers now: its step size Δ_t, layer {layer}{direction}"
@@ -100,11 +100,14 @@ if run is not None:
             row.metric("largest e^(Δ_t A)", f"{float(np.max(pv.gates['abar'])):.3g}",
                        help="The most any state keeps of itself over one step.")
         if s.cell == "lru":
-            largest = float(np.max(pv.gates["lambda_abs"]))
+            # from the float64 weights: the chart's float32 rounds |λ| near 1 up to 1
+            net = compute.network_and_input(s)[0]
+            decay = float(np.exp(net.layer_params(layer)["nu_log"]).min())  # -ln|λ| smallest
+            largest = float(np.exp(-decay))
             row.metric("largest |λ|", f"{largest:.3g}",
                        help="The channel that forgets slowest: its state shrinks by this "
                             "factor every step (and |λ| < 1 always: λ = exp(−e^ν + i e^θ)).")
-            row.metric("its memory", f"{-1 / np.log(largest):.3g} steps",
+            row.metric("its memory", f"{1 / decay:.3g} steps",
                        help="1 / (−ln |λ|): the steps over which that channel's state falls "
                             "to 1/e of itself without new input.")
         for name, values in shown:

@@ -20,6 +20,7 @@ from app.views.common import (
     frame_steps,
     masked,
 )
+from engine import CELLS
 
 WINDOW = 10  # steps visible at once
 ARCH_IO = {  # which steps carry an input x_t and an output y_t
@@ -46,7 +47,7 @@ def _rows(run_passes, cell: str, unit: int, x: np.ndarray, vocab: tuple, T: int)
         for d, pv in enumerate(row):
             arrow = " ←" if d else (" →" if len(row) > 1 else "")
             sup = f" layer {layer + 1}" if L > 1 else ""
-            rows.append({"key": "h", "label": f"h_t{sup}{arrow}", "y": y,
+            rows.append({"key": "h", "label": f"{CELLS[cell].h_label}{sup}{arrow}", "y": y,
                          "values": pv.h[:T, min(unit, pv.h.shape[1] - 1)], "dir": d,
                          "layer": layer})
             if pv.c is not None:
@@ -61,7 +62,8 @@ def _rows(run_passes, cell: str, unit: int, x: np.ndarray, vocab: tuple, T: int)
                 y += 0.55
             y += 1.0
     top = run_passes[-1]
-    out = np.concatenate([pv.h[:T] if pv.y is None else pv.y[:T] for pv in top], axis=1)
+    out = np.concatenate([pv.y[:T] if pv.y is not None else
+                          pv.out[:T] if pv.out is not None else pv.h[:T] for pv in top], axis=1)
     rows.append({"key": "y", "label": "output y_t", "y": y,
                  "values": out[:, min(unit, out.shape[1] - 1)], "dir": 0, "layer": L})
     if cell == "jordan" and not any(r["key"] == "s" and r["layer"] == L - 1 for r in rows):

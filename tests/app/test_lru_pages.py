@@ -139,3 +139,19 @@ def test_edge_of_chaos_draws_the_lru_eigenvalues_inside_the_circle():
     at = open_page("screens/chaos.py", {**QUERY, "cell": "gru"})
     assert not any(t.get("name", "").startswith("λ_j") for f in figures(at)
                    for t in f["data"])
+
+
+@pytest.mark.parametrize("cell,label", [("lru", "Re h_t"), ("s6", "h_t[0]")])
+def test_unroll_draws_the_state_and_the_output_each_under_its_label(cell, label):
+    """Found in review: the LRU's output row drew Re h_t, S6's state row its output."""
+    from app.views import unroll as uv
+    s, _ = Settings.from_query({**QUERY, "cell": cell})
+    run = compute.simulate(s.physics())
+    x, _ = compute.signal_for(s)
+    trace = Network(cell, 1, 6, seed=4).run(x)
+    rows = {r["key"]: r for r in uv._rows(run.passes, cell, 0, run.x, (), run.T)}
+    assert rows["h"]["label"] == label
+    np.testing.assert_allclose(rows["h"]["values"], trace.pass_trace(0, 0).h[:, 0, 0],
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rows["y"]["values"], trace.output[:, 0, 0], rtol=1e-5,
+                               atol=1e-6)

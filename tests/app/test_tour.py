@@ -193,7 +193,7 @@ LOOK_AT = {
                    and f["layout"]["yaxis2"]["title"]["text"] == "Δ_t vs mean"
                    and f["data"][1]["colorbar"]["title"]["text"] == "%"
                    and np.all(np.ptp(_heatmap(f, "delta_change"), axis=1) > 3)  # % every row
-                   and 25 < np.ptp(_heatmap(f, "delta_change"), axis=1).max() < 67  # a third
+                   and 15 < np.max(np.abs(_heatmap(f, "delta_change"))) < 30  # a fifth
                    and -3.5 < _heatmap(f, "log_delta").min() < -2.5
                    and -1.5 < _heatmap(f, "log_delta").max() < -0.5),
 }
