@@ -153,5 +153,5 @@ def test_unroll_draws_the_state_and_the_output_each_under_its_label(cell, label)
     assert rows["h"]["label"] == label
     np.testing.assert_allclose(rows["h"]["values"], trace.pass_trace(0, 0).h[:, 0, 0],
                                rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(rows["y"]["values"], trace.output[:, 0, 0], rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(rows["y"]["values"], trace.pass_trace(0, 0).output[:, 0, 0],
+                               rtol=1e-5, atol=1e-6)
