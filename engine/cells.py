@@ -555,7 +555,38 @@ class MinLSTMCell(MinGRUCell):
         return (da,), dh * g["f_prime"][t], None, None
 
 
-class LRUCell(Cell):
+class ReadOutCell(Cell):
+    """A diagonal linear state read out as y_t (LRU, S6): BPTT is the reverse scan
+    g_t = (dy_t through the read-out) + a_(t+1) g_(t+1), step by step, each step keeping
+    ``acc_row(g_t, dy_t)`` for ``param_grads`` and g_t as dL/dh_t. ``step`` is one
+    multiplication by the carry; the parameters' gradients come from the kept rows."""
+
+    def into_state(self, rec, p, t, dy):
+        """dL/dh_t from dL/dy_t through the read-out."""
+        raise NotImplementedError
+
+    def acc_row(self, dh, dy):
+        return np.concatenate((dh, dy), axis=-1)
+
+    def backward_span(self, rec, p, direct, lo, end, start, offset, dh, dc, out,
+                      accumulate: bool):
+        acc, dh_all, _ = out
+        for t in range(end, start - 1, -1):
+            k = t - offset
+            dy = direct[t] if t > lo else np.zeros_like(direct[t])
+            dh = dh + self.into_state(rec, p, t, dy)
+            row = self.acc_row(dh, dy)
+            if accumulate:
+                acc[k] += row
+                dh_all[k] += dh
+            else:
+                acc[k] = row
+                dh_all[k] = dh
+            dh = self.step(rec, p, t, dh)[1]
+        return dh, None
+
+
+class LRUCell(ReadOutCell):
     """LRU, the linear recurrent unit (Orvieto et al. 2023, "Resurrecting Recurrent Neural
     Networks for Long Sequences"): a complex diagonal state x_t in C^H, read out as a real y_t.
 
@@ -649,7 +680,7 @@ class LRUCell(Cell):
         """(lambda, gamma * B x_t) per step, complex."""
         return np.broadcast_to(rec["lam"], rec["b"].shape), rec["b"]
 
-    def into_state(self, p, dy):
+    def into_state(self, rec, p, t, dy):
         """dL/dx_t from dL/dy_t through y = Re(C x) + D u: C_re^T dy - i C_im^T dy."""
         return dy @ p["c_re"] - 1j * (dy @ p["c_im"])
 
@@ -658,25 +689,8 @@ class LRUCell(Cell):
         parameters comes from the per-step dL/dx_t in ``param_grads``)."""
         return (), np.conj(rec["lam"]) * dh, None, None
 
-    def backward_span(self, rec, p, direct, lo, end, start, offset, dh, dc, out,
-                      accumulate: bool):
-        """The reverse scan g_t = C^H dy_t + conj(lambda) g_{t+1}, step by step; each step
-        keeps [Re g_t, Im g_t, dy_t] for ``param_grads`` and g_t as dL/dx_t."""
-        acc, dh_all, _ = out
-        lam_bar = np.conj(rec["lam"])
-        for t in range(end, start - 1, -1):
-            k = t - offset
-            dy = direct[t] if t > lo else np.zeros_like(direct[t])
-            dh = dh + self.into_state(p, dy)
-            row = np.concatenate((dh.real, dh.imag, dy), axis=-1)
-            if accumulate:
-                acc[k] += row
-                dh_all[k] += dh
-            else:
-                acc[k] = row
-                dh_all[k] = dh
-            dh = lam_bar * dh
-        return dh, None
+    def acc_row(self, dh, dy):  # [Re g_t, Im g_t, dy_t]: the accumulators are real
+        return np.concatenate((dh.real, dh.imag, dy), axis=-1)
 
     def param_grads(self, rec, p, acc):
         """From G_t = dL/dx_t and dy_t: dL/dlambda = sum G_t conj(x_{t-1}), then through
@@ -718,7 +732,7 @@ def zoh(delta: np.ndarray, A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np
     return Abar, (Abar - 1.0) / A * B
 
 
-class S6Cell(Cell):
+class S6Cell(ReadOutCell):
     """S6, the selective state space layer of Mamba (Gu & Dao 2023), without Mamba's
     convolution and gating around it: H channels, each with N states, whose step size, input
     and read-out matrices are computed from the input (the selection).
@@ -823,27 +837,9 @@ class S6Cell(Cell):
         """dL/dh_{t-1} = Abar_t dL/dh_t (parameters: from the per-step dL/dh_t)."""
         return (), dh * rec["Abar"][t].reshape(rec["Abar"].shape[1], -1), None, None
 
-    def backward_span(self, rec, p, direct, lo, end, start, offset, dh, dc, out,
-                      accumulate: bool):
-        """The reverse scan g_t = C_t dy_t + Abar_{t+1} g_{t+1}, step by step; each step
-        keeps [g_t, dy_t] for ``param_grads`` and g_t as dL/dh_t."""
-        acc, dh_all, _ = out
-        H, N = self.H, self.N
-        Ct, Abar = rec["Ct"], rec["Abar"]
-        B = Ct.shape[1]
-        for t in range(end, start - 1, -1):
-            k = t - offset
-            dy = direct[t] if t > lo else np.zeros_like(direct[t])
-            dh = dh + (dy[:, :, None] * Ct[t][:, None, :]).reshape(B, H * N)
-            row = np.concatenate((dh, dy), axis=-1)
-            if accumulate:
-                acc[k] += row
-                dh_all[k] += dh
-            else:
-                acc[k] = row
-                dh_all[k] = dh
-            dh = dh * Abar[t].reshape(B, H * N)
-        return dh, None
+    def into_state(self, rec, p, t, dy):
+        """dL/dh_t[d, n] from dL/dy_t[d] through y_t = C_t h_t + D u_t: dy[d] C_t[n]."""
+        return (dy[:, :, None] * rec["Ct"][t][:, None, :]).reshape(dy.shape[0], -1)
 
     def param_grads(self, rec, p, acc):
         """From G_t = dL/dh_t and dy_t, back through the read-out, the zero-order hold,
