@@ -12,7 +12,7 @@ import torch
 from engine import Network, diagnostics
 from engine.cells import LRUCell
 
-from .helpers import assert_close
+from .helpers import assert_close, assert_torch_module_is_the_cell
 
 
 def lru_layer(p: dict, sfx: str, u, x0):
@@ -156,23 +156,7 @@ def test_the_torch_module_is_the_engines_cell():
     """The Training lab trains the LRU with engine.torch_bridge.diagonal_rnn: its outputs,
     complex final state and gradients equal the engine's (float64); weights go both ways."""
     net = Network("lru", 3, 4, num_layers=2, bidirectional=True, seed=1)
-    module = net.to_torch()
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((7, 2, 3))
-    xt = torch.tensor(x, requires_grad=True)
-    out, h_n = module(xt)
-    trace = net.run(x)
-    assert_close(trace.output, out.detach().numpy(), what="output")
-    assert_close(np.abs(trace.h_n - h_n.detach().numpy()), 0 * trace.h_n.real, what="h_n")
-    g = rng.standard_normal(out.shape)
-    out.backward(torch.tensor(g))
-    grads = trace.backward(g)
-    for name, param in module.named_parameters():
-        assert_close(grads.params[name], param.grad.numpy(), what=name)
-    assert_close(grads.input, xt.grad.numpy(), what="input grad")
-    back = Network.from_torch(module)
-    assert back.cell_name == "lru" and back.num_layers == 2 and back.bidirectional
-    assert all(np.array_equal(back.params[k], net.params[k]) for k in net.params)
+    assert_torch_module_is_the_cell(net, np.random.default_rng(0))
 
 
 @pytest.mark.parametrize("lam", [0.5, 0.9, 0.97])

@@ -11,7 +11,7 @@ import torch
 
 from engine import Network, diagnostics
 
-from .helpers import assert_close
+from .helpers import assert_close, assert_torch_module_is_the_cell
 
 
 def mingru_step(pre, h, H):
@@ -121,23 +121,7 @@ def test_the_torch_module_is_the_engines_cell(cell):
     """The Training lab trains the diagonal cells with engine.torch_bridge.diagonal_rnn:
     its outputs and gradients equal the engine's (float64), and the weights go both ways."""
     net = Network(cell, 3, 4, num_layers=2, bidirectional=True, seed=1)
-    module = net.to_torch()
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((7, 2, 3))
-    xt = torch.tensor(x, requires_grad=True)
-    out, h_n = module(xt)
-    trace = net.run(x)
-    assert_close(trace.output, out.detach().numpy(), what="output")
-    assert_close(trace.h_n, h_n.detach().numpy(), what="h_n")
-    g = rng.standard_normal(out.shape)
-    out.backward(torch.tensor(g))
-    grads = trace.backward(g)
-    for name, param in module.named_parameters():
-        assert_close(grads.params[name], param.grad.numpy(), what=name)
-    assert_close(grads.input, xt.grad.numpy(), what="input grad")
-    back = Network.from_torch(module)
-    assert back.cell_name == cell and back.num_layers == 2 and back.bidirectional
-    assert all(np.array_equal(back.params[k], net.params[k]) for k in net.params)
+    module, x, trace = assert_torch_module_is_the_cell(net, np.random.default_rng(0))
     unbatched, _ = module(torch.tensor(x[:, 0]))
     assert_close(unbatched.detach().numpy(), trace.output[:, 0], what="unbatched")
 

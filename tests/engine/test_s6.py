@@ -11,7 +11,7 @@ import torch
 from engine import Network, diagnostics
 from engine.cells import S6Cell, zoh
 
-from .helpers import assert_close
+from .helpers import assert_close, assert_torch_module_is_the_cell
 
 
 def s6_layer(p: dict, sfx: str, x, h0, N: int):
@@ -140,22 +140,7 @@ def test_the_carry_depends_on_the_input_and_is_the_jacobian():
 
 def test_the_torch_module_is_the_engines_cell():
     net = Network("s6", 3, 4, num_layers=2, bidirectional=True, seed=1)
-    module = net.to_torch()
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((7, 2, 3))
-    xt = torch.tensor(x, requires_grad=True)
-    out, h_n = module(xt)
-    trace = net.run(x)
-    assert_close(trace.output, out.detach().numpy(), what="output")
-    assert_close(trace.h_n, h_n.detach().numpy(), what="h_n")
-    g = rng.standard_normal(out.shape)
-    out.backward(torch.tensor(g))
-    grads = trace.backward(g)
-    for name, param in module.named_parameters():
-        assert_close(grads.params[name], param.grad.numpy(), what=name)
-    back = Network.from_torch(module)
-    assert back.cell_name == "s6"
-    assert all(np.array_equal(back.params[k], net.params[k]) for k in net.params)
+    assert_torch_module_is_the_cell(net, np.random.default_rng(0))
 
 
 @pytest.mark.parametrize("cell", ["mingru", "minlstm", "lru", "s6"])
