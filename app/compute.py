@@ -14,7 +14,7 @@ import streamlit as st
 
 from app import trained
 from app.state import DIAGONAL, Settings
-from engine import Network, clip_by_norm, clip_by_value, diagnostics, global_norm
+from engine import Network, clip_by_norm, clip_by_value, diagnostics, global_norm, lru_recipe
 from engine.network import truncation_blocks
 from engine.signals import encode_text, loss_seed, make_signal
 
@@ -283,3 +283,31 @@ def scan_pairs(s: Settings) -> ScanPairs:
     return ScanPairs(cell=cell, unit=unit, a=a[:, 0, col], b=b[:, 0, col],
                      h=pt.state[:, 0, col],
                      label=f"unit {unit}" if per_unit == 1 else f"channel {unit}, state 0")
+
+
+@dataclass(frozen=True)
+class RecipeRuns:
+    """The Elman-to-LRU page's runs on the sidebar's input: the Elman start, the linear RNN
+    (what the diagonal network equals with its phases), and the recipe the switches ask for."""
+
+    start: lru_recipe.RecipeRun
+    linear: lru_recipe.RecipeRun
+    now: lru_recipe.RecipeRun
+    recipe: lru_recipe.Recipe
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def recipe_runs(s: Settings) -> RecipeRuns:
+    """One Elman RNN (the sidebar's φ, size, init, scale and seed; one layer, one
+    direction, whatever the sidebar's cell), taken through the recipe's switches."""
+    x, _ = signal_for(s)
+    net = Network("rnn", input_size=x.shape[1], hidden_size=s.hidden, activation=s.act,
+                  init=s.init, gain=s.gain, spectral_radius=s.radius or None, seed=s.seed)
+    e = loss_seed((x.shape[0], s.hidden), s.loss)
+    recipe = lru_recipe.Recipe(**{k: True for k in s.recipe_switches()})
+
+    def run(r):
+        return lru_recipe.recipe_run(net, x, e, r, seed=s.seed)
+
+    return RecipeRuns(start=run(lru_recipe.Recipe()), linear=run(lru_recipe.Recipe.upto("linear")),
+                      now=run(recipe), recipe=recipe)

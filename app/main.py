@@ -25,6 +25,7 @@ PAGES = [
     st.Page("screens/gradients.py", title="Gradients", url_path="gradients"),
     st.Page("screens/chaos.py", title="Edge of chaos", url_path="chaos"),
     st.Page("screens/scan.py", title="Parallel scan", url_path="scan"),
+    st.Page("screens/recipe.py", title="Elman to LRU", url_path="recipe"),
     st.Page("screens/train.py", title="Training lab", url_path="train"),
 ]
 page = st.navigation(PAGES, position="sidebar")

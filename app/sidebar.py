@@ -23,9 +23,11 @@ from app.state import (
     initial_from_url,
 )
 from engine import CELLS
+from engine.lru_recipe import SWITCHES
 
 # widgets that live on pages, kept across pages
-PAGE_KEYS = ("w_arch", "w_layer", "w_units", "w_scan")
+RECIPE_KEYS = tuple(f"w_rc_{k}" for k in SWITCHES)  # the Elman-to-LRU page's switches
+PAGE_KEYS = ("w_arch", "w_layer", "w_units", "w_scan", *RECIPE_KEYS)
 CELL_LABELS = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU", "jordan": "Jordan RNN",
                "indrnn": "IndRNN", "mingru": "minGRU", "minlstm": "minLSTM", "lru": "LRU",
                "s6": "S6 (Mamba)"}
@@ -50,6 +52,8 @@ def _init_session() -> None:
     for f in fields(Settings):
         ss[f"w_{f.name}"] = getattr(settings, f.name)
     ss["w_scale"] = SCALES[1] if settings.radius > 0 else SCALES[0]
+    for k in SWITCHES:
+        ss[f"w_rc_{k}"] = k in settings.recipe_switches()
     if settings.radius <= 0:
         ss["w_radius"] = 1.0
     ss["url_notices"] = notices
@@ -110,6 +114,7 @@ def read() -> tuple[Settings, list[str], trained.Trained | None]:
     entry = _trained_network(early)
     raw = {f.name: ss.get(f"w_{f.name}") for f in fields(Settings)}
     raw["radius"] = ss["w_radius"] if ss["w_scale"] == SCALES[1] else 0.0
+    raw["recipe"] = ",".join(k for k in SWITCHES if ss.get(f"w_rc_{k}"))
     settings, notices = Settings.validated(raw)
     if settings == ss.get("url_settings"):
         notices = list(ss.get("url_notices", [])) + notices

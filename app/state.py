@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, fields, replace
 
 from engine import ACTIVATIONS, CELLS, INITS
+from engine.lru_recipe import NEEDS, SWITCHES
 from engine.signals import ENCODINGS, LOSS_WHERE, SIGNALS
 
 GATED = tuple(name for name, cell in CELLS.items() if cell.gate_names)
@@ -41,7 +42,7 @@ CHOICES = {"cell": tuple(CELLS), "act": tuple(ACTIVATIONS), "init": tuple(INITS)
            "arch": ARCHS, "scan": SCAN_METHODS}
 TEXT_LIMITS = {"text": MAX_TEXT, "seq": MAX_SEQ, "units": 60, "weights": 32}
 # fields that do not change what the engine computes
-PAGE_ONLY = ("arch", "layer", "units", "scene", "present", "vh", "scan")
+PAGE_ONLY = ("arch", "layer", "units", "scene", "present", "vh", "scan", "recipe")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Settings:
     present: bool = False  # presenter view: big type, no sidebar, one chart filling the screen
     vh: int = 0  # the browser's viewport height in px, measured once in presenter view
     scan: str = "blelloch"  # the Parallel scan page's scan
+    recipe: str = ""  # the Elman-to-LRU page's switches that are on, e.g. "linear,diagonal"
 
     # --- derived -----------------------------------------------------------------------
     @property
@@ -104,6 +106,11 @@ class Settings:
     def physics(self) -> Settings:
         """The same settings with page-only fields at their defaults: the cache key."""
         return replace(self, **{k: getattr(DEFAULTS, k) for k in PAGE_ONLY})
+
+    def recipe_switches(self) -> tuple[str, ...]:
+        """The Elman-to-LRU switches that are on, in the recipe's order."""
+        on = set(self.recipe.split(",")) if self.recipe else set()
+        return tuple(k for k in SWITCHES if k in on)
 
     def chosen_units(self) -> list[int]:
         """The unit indices of ``units`` that exist (at most 8)."""
@@ -219,6 +226,8 @@ def _coerce(name: str, value, default, notices: list[str]):
                            f"using {default}.")
             return default
         return text
+    if name == "recipe":
+        return _recipe(value, notices)
     text = str(value)
     if name == "weights" and not all(ch in "0123456789abcdef" for ch in text):
         notices.append(f"weights={_show(value)} is not a trained-weights token; ignoring it.")
@@ -228,6 +237,21 @@ def _coerce(name: str, value, default, notices: list[str]):
         notices.append(f"{name} is {len(text)} characters long; keeping the first {limit}.")
         text = text[:limit]
     return text
+
+
+def _recipe(value, notices: list[str]) -> str:
+    """Known switches only, in the recipe's order, each with the ones it needs."""
+    asked = [k.strip() for k in str(value)[:200].split(",") if k.strip()]
+    unknown = [k for k in asked if k not in SWITCHES]
+    if unknown:
+        notices.append(f"recipe: {_show(','.join(unknown))} is not one of "
+                       f"{', '.join(SWITCHES)}; leaving it out.")
+    on = {k for k in asked if k in SWITCHES}
+    for k in list(on):
+        while k in NEEDS:  # a switch brings the ones it needs
+            k = NEEDS[k]
+            on.add(k)
+    return ",".join(k for k in SWITCHES if k in on)
 
 
 # --- Streamlit glue: the URL is read once per session and written on every run ------------

@@ -19,7 +19,7 @@ from app.state import Settings
 SCENE_PAGES = {
     "unroll": "screens/unroll.py", "hidden": "screens/hidden.py", "gates": "screens/gates.py",
     "gradients": "screens/gradients.py", "chaos": "screens/chaos.py", "train": "screens/train.py",
-    "scan": "screens/scan.py",
+    "scan": "screens/scan.py", "recipe": "screens/recipe.py",
 }
 PRESENTER_CHROME_PX = 160  # title, tour bar and margins above the chart in presenter view
 

@@ -55,12 +55,13 @@ def presenting() -> bool:
 
 
 def header(title: str, text: str, s: Settings, extra_latex: tuple = (),
-           cell: str | None = None) -> None:
+           cell: str | None = None, equations: tuple | None = None) -> None:
     """Title and the cell's equations (with the page's own) in the charts' symbols, in one
     or two columns; the page's paragraph ``text`` goes under its main chart (``chart``), so
     the chart starts within the first screen.
 
-    ``cell`` (with tanh) replaces the sidebar's cell where a page computes with its own.
+    ``cell`` (with tanh) replaces the sidebar's cell where a page computes with its own;
+    ``equations`` replace the cell's where the page's network is none of the cells.
     As few elements as it takes: each element a rerun sends costs the browser ~3 ms.
     """
     st.session_state["page_text"] = text
@@ -72,11 +73,11 @@ def header(title: str, text: str, s: Settings, extra_latex: tuple = (),
     with row:
         st.title(title, width="content")
         talk.link_box(s)
-    lines = [*EQUATIONS[cell or s.cell], *extra_latex]
+    lines = [*(EQUATIONS[cell or s.cell] if equations is None else equations), *extra_latex]
     blocks = equation_blocks(lines, 2 if len(lines) > 2 else 1)
     shown = cell or s.cell
-    note = ("" if shown in GATED or not CELLS[shown].uses_activation else
-            f"{cell_name(shown)} cell, φ = {'tanh' if cell else s.act}")
+    note = ("" if equations is not None or shown in GATED or not CELLS[shown].uses_activation
+            else f"{cell_name(shown)} cell, φ = {'tanh' if cell else s.act}")
     if len(blocks) == 1:
         st.latex(blocks[0])
     else:

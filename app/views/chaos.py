@@ -60,15 +60,21 @@ def chaos_figure(sweep: dict, current: float, by: str) -> dict:
     return {"data": data, "layout": layout}
 
 
-def lru_eigen_figure(lam, r_min: float, r_max: float, title: str = "") -> dict:
+def lru_eigen_figure(lam, r_min: float, r_max: float, title: str = "",
+                     name: str = "λ_j, one per channel", ring: bool = True,
+                     height: int = 560) -> dict:
     """The LRU's eigenvalues on the complex plane: the unit circle (dashed), the ring of the
-    initialisation (r_min <= |lambda| <= r_max, shaded) and each channel's lambda."""
+    initialisation (r_min <= |lambda| <= r_max, dotted; left out with ``ring=False``) and
+    each channel's lambda. The axes reach past the largest |lambda|."""
     lam = [complex(v) for v in lam]
-    ring = [{"type": "circle", "xref": "x", "yref": "y", "x0": -r, "x1": r, "y0": -r, "y1": r,
-             "line": {"color": color, "dash": dash, "width": 2}, "layer": "below"}
-            for r, color, dash in ((1.0, "#64748b", "dash"), (r_max, "#c2410c", "dot"),
-                                   (r_min, "#c2410c", "dot"))]
-    data = [{"type": "scatter", "mode": "markers", "name": "λ_j, one per channel",
+    circles = ((1.0, "#64748b", "dash"),) + (((r_max, "#c2410c", "dot"),
+                                              (r_min, "#c2410c", "dot")) if ring else ())
+    shapes = [{"type": "circle", "xref": "x", "yref": "y", "x0": -r, "x1": r, "y0": -r,
+               "y1": r, "line": {"color": color, "dash": dash, "width": 2}, "layer": "below"}
+              for r, color, dash in circles]
+    finite = [abs(v) for v in lam if math.isfinite(abs(v))]
+    reach = max([1.15, *(1.08 * v for v in finite)])
+    data = [{"type": "scatter", "mode": "markers", "name": name,
              "x": [v.real for v in lam], "y": [v.imag for v in lam],
              "marker": {"size": 11, "color": COLORS["lru"], "line": {"color": "white",
                                                                      "width": 1}},
@@ -82,10 +88,10 @@ def lru_eigen_figure(lam, r_min: float, r_max: float, title: str = "") -> dict:
              "name": "unit circle: |λ| = 1", "line": {"color": "#64748b", "dash": "dash"}},
             {"type": "scatter", "mode": "lines", "x": [None], "y": [None],
              "name": f"ring initialisation: {r_min:g} ≤ |λ| ≤ {r_max:g}",
-             "line": {"color": "#c2410c", "dash": "dot"}}]
-    layout = base_layout(title, height=560,
-                         xaxis=axis("Re λ", range=[-1.15, 1.15], zeroline=True),
-                         yaxis=axis("Im λ", range=[-1.15, 1.15], zeroline=True,
+             "line": {"color": "#c2410c", "dash": "dot"}}][:3 if ring else 2]
+    layout = base_layout(title, height=height,
+                         xaxis=axis("Re λ", range=[-reach, reach], zeroline=True),
+                         yaxis=axis("Im λ", range=[-reach, reach], zeroline=True,
                                     scaleanchor="x", scaleratio=1),
-                         shapes=ring)
+                         shapes=shapes)
     return {"data": data, "layout": layout}

@@ -10,7 +10,7 @@ from tests.app.charts import figures
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 PAGES = ["screens/unroll.py", "screens/hidden.py", "screens/gates.py",
-         "screens/gradients.py", "screens/chaos.py", "screens/scan.py"]
+         "screens/gradients.py", "screens/chaos.py", "screens/scan.py", "screens/recipe.py"]
 
 
 def _run(page: str, query: dict | None = None) -> AppTest:

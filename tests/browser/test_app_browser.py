@@ -12,7 +12,7 @@ from tests.browser.conftest import ARTIFACTS, layout_problems, wait_chart, wait_
 
 PAGES = {"": "Unroll", "hidden": "Hidden state", "gates": "Gates",
          "gradients": "Gradients through time", "chaos": "Edge of chaos",
-         "scan": "Parallel scan"}
+         "scan": "Parallel scan", "recipe": "From Elman to LRU"}
 LOCAL = {"127.0.0.1", "localhost"}
 T_SLIDER = "[data-testid='stSidebar'] input[type='range'][aria-label='Sequence length T']"
 

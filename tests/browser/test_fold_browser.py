@@ -10,7 +10,7 @@ PAGES = [("/", "unroll"), ("/hidden", "hidden_state"), ("/gates", "gates"),
          ("/gradients?cell=lstm&layers=2", "grad_norms"), ("/chaos", "chaos"),
          ("/gradients?cell=mingru", "grad_norms"), ("/gates?cell=minlstm", "gates"),
          ("/scan", "scan_tree"), ("/gates?cell=s6", "gates"),
-         ("/gradients?cell=lru", "grad_norms")]
+         ("/gradients?cell=lru", "grad_norms"), ("/recipe?recipe=normalise", "recipe_grad")]
 VISIBLE_PX = 250
 
 
