@@ -49,15 +49,21 @@ def _init_session() -> None:
     if "w_cell" in ss:
         return
     settings, notices = initial_from_url()
+    load_widgets(settings)
+    ss["url_notices"] = notices
+    ss["url_settings"] = settings
+
+
+def load_widgets(settings: Settings) -> None:
+    """Every widget set to show ``settings`` (a session's first run, a tour scene)."""
+    ss = st.session_state
     for f in fields(Settings):
         ss[f"w_{f.name}"] = getattr(settings, f.name)
     ss["w_scale"] = SCALES[1] if settings.radius > 0 else SCALES[0]
+    if settings.radius <= 0:  # the radius slider's value if the visitor turns to it
+        ss["w_radius"] = 1.0
     for k in SWITCHES:
         ss[f"w_rc_{k}"] = k in settings.recipe_switches()
-    if settings.radius <= 0:
-        ss["w_radius"] = 1.0
-    ss["url_notices"] = notices
-    ss["url_settings"] = settings
 
 
 def _keep_page_widgets() -> None:

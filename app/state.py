@@ -29,7 +29,7 @@ SCAN_METHODS = ("blelloch", "hillis_steele")  # the Parallel scan page's two sca
 CLIPS = ("none", "norm", "value")
 MAX_TEXT = 500  # characters of typed text that travel in the URL
 MAX_SEQ = 8000  # characters of a typed or uploaded sequence
-SCENE_COUNT = 14  # the guided tour's scenes (app/tour.py; tests/app/test_tour.py checks)
+SCENE_COUNT = 15  # the guided tour's scenes (app/tour.py; tests/app/test_tour.py checks)
 
 # field -> (low, high) for numbers, or the allowed choices for strings
 INT_RANGES = {"hidden": (1, 256), "layers": (1, 4), "T": (1, 1000), "seed": (0, 999_999),

@@ -7,13 +7,12 @@ the URL: a speaker can put a link to scene 5 in presenter view on a slide.
 from __future__ import annotations
 
 import copy
-from dataclasses import fields, replace
+from dataclasses import replace
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
-from app import tour
-from app.sidebar import SCALES
+from app import sidebar, tour
 from app.state import Settings
 
 SCENE_PAGES = {
@@ -96,12 +95,7 @@ def apply_scene(number: int) -> None:
     if sc is None:
         return
     ss = st.session_state
-    s = _scene_settings(number)
-    for f in fields(Settings):
-        ss[f"w_{f.name}"] = getattr(s, f.name)
-    ss["w_scale"] = SCALES[1] if s.radius > 0 else SCALES[0]
-    if s.radius <= 0:  # the radius slider's value if the visitor turns to it (as on a first run)
-        ss["w_radius"] = 1.0
+    sidebar.load_widgets(_scene_settings(number))
     job = ss.get("train_job")
     if sc.lab and not (job is not None and job.running):  # never touch a running lab
         for key in [k for k in ss if str(k).startswith("tr_")]:

@@ -17,7 +17,7 @@ N = len(tour.SCENES)
 
 
 def test_scenes_follow_the_story_and_are_valid_settings():
-    assert len(tour.SCENES) == SCENE_COUNT == 14
+    assert len(tour.SCENES) == SCENE_COUNT == 15
     titles = [s.title.lower() for s in tour.SCENES]
     for word in ("feed-forward", "unrolling", "patterns", "backpropagation", "vanishing",
                  "exploding", "clipping", "lstm", "gru", "bidirectional", "training"):
@@ -44,7 +44,7 @@ VISITOR_LAB = {"tr_task": "sine", "tr_T": 20, "tr_cells": ["gru"], "tr_noclip": 
                "tr_threshold": 3.0, "tr_temp": 1.5, "tr_prompt": "Hello"}
 PAGE_TITLES = {"unroll": "Unroll", "hidden": "Hidden state", "gates": "Gates",
                "gradients": "Gradients through time", "chaos": "Edge of chaos",
-               "train": "Training lab", "scan": "Parallel scan"}
+               "train": "Training lab", "scan": "Parallel scan", "recipe": "From Elman to LRU"}
 
 
 def _title(at) -> str:
@@ -196,6 +196,9 @@ LOOK_AT = {
                    and 15 < np.max(np.abs(_heatmap(f, "delta_change"))) < 30  # a fifth
                    and -3.5 < _heatmap(f, "log_delta").min() < -2.5
                    and -1.5 < _heatmap(f, "log_delta").max() < -0.5),
+    15: lambda f: (0.02 < _trace(f, "with the switches")["y"][0] < 0.1
+                   and _trace(f, "Elman RNN (the start)")["y"][0] < 1e-27
+                   and _trace(f, "Elman RNN (the start)")["line"]["dash"] == "dash"),
 }
 
 
