@@ -15,10 +15,10 @@ from .network import Network, Trace
 
 __all__ = [
     "activation_gamma", "activation_slopes", "curse_of_memory", "diagonal_carry",
-    "diagonal_jacobian_norms", "gate_saturation", "gradient_bound", "gradient_decay_rate",
-    "jacobian_norms", "lru_eigenvalues", "lyapunov_exponent", "memory_horizon", "pascanu_bound",
-    "pascanu_factors", "pca_projection", "recurrent_blocks", "singular_values",
-    "spectral_radius",
+    "diagonal_jacobian_norms", "diagonal_lyapunov", "gate_saturation", "gradient_bound",
+    "gradient_decay_rate", "jacobian_norms", "lru_eigenvalues", "lyapunov_exponent",
+    "memory_horizon", "pascanu_bound", "pascanu_factors", "pca_projection", "recurrent_blocks",
+    "singular_values", "spectral_radius",
 ]
 
 
@@ -65,6 +65,16 @@ def diagonal_jacobian_norms(trace: Trace, layer: int = 0, direction: int = 0,
     after = np.concatenate((np.cumsum(logs[::-1], axis=0)[::-1][1:], np.zeros((1, a.shape[1]))))
     norms = np.exp(after.max(axis=1))  # step t: the carries of steps t+1 .. end
     return norms[::-1] if direction else norms
+
+
+def diagonal_lyapunov(trace: Trace, layer: int = 0, direction: int = 0,
+                      batch_index: int = 0) -> np.ndarray:
+    """Each channel's Lyapunov exponent over the trace, exactly: the mean of log|a_t| (its
+    Jacobian is diag(a_t), so no QR is needed). (W,): the LRU's log|lambda_j|, S6's
+    mean Delta_t A over every channel and state."""
+    a = diagonal_carry(trace, layer, direction)[:, batch_index]
+    with np.errstate(divide="ignore"):
+        return np.log(np.abs(a)).mean(axis=0)
 
 
 def lru_eigenvalues(net: Network, layer: int = 0, direction: int = 0) -> np.ndarray:
@@ -231,13 +241,13 @@ def lyapunov_exponent(net: Network, steps: int = 2000, x=None, burn_in: int | No
         x = x[:, None, :]
     T = check_int("length of x", x.shape[0], 2, 100_000)
     burn_in = T // 10 if burn_in is None else check_int("burn_in", burn_in, 0, T // 2 - 1)
-    H = net.hidden_size
+    H, W = net.hidden_size, net.cell.state_width  # W: S6 keeps N states per channel
     LD = net.num_layers * net.num_directions
-    h0 = rng.standard_normal((LD, 1, H))
+    h0 = rng.standard_normal((LD, 1, W))
     c0 = rng.standard_normal((LD, 1, H)) if net.cell.has_cell_state else None
     trace = net.run(x, h0=h0, c0=c0)
     cell, rec, p = _prepared(trace, 0, 0, 0)
-    n = 2 * H if cell.has_cell_state else H
+    n = 2 * H if cell.has_cell_state else W
     k = check_int("num_exponents", num_exponents, 1, n)
     q, _ = np.linalg.qr(rng.standard_normal((n, k)))
     total = np.zeros(k)
@@ -246,7 +256,7 @@ def lyapunov_exponent(net: Network, steps: int = 2000, x=None, burn_in: int | No
         for t in range(T - 1, burn_in - 1, -1):
             seeds = q.T  # (k, n)
             dc = seeds[:, H:] if cell.has_cell_state else None
-            _, dh, dc, _ = cell.step(rec, p, t, seeds[:, :H], dc)
+            _, dh, dc, _ = cell.step(rec, p, t, seeds[:, :W], dc)
             v = np.concatenate((dh, dc), axis=1) if cell.has_cell_state else dh
             q, r = np.linalg.qr(v.T)
             if t < T - 1 - burn_in:

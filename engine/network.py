@@ -298,7 +298,8 @@ class Network:
         limits.check_int("batch", xb.shape[1], 1, limits.MAX_BATCH)
         xb = limits.as_float_array("x", xb, (None, None, self.input_size))
         B = xb.shape[1]
-        h0b = self._check_state("h0", h0, B, batched, width=self.cell.state_width)
+        h0b = self._check_state("h0", h0, B, batched, self.cell.state_dtype,
+                                self.cell.state_width)  # the LRU's h0 is complex, like its h_n
         c0b = self._check_state("c0", c0, B, batched) if self.cell.has_cell_state else None
         if c0 is not None and not self.cell.has_cell_state:
             raise ValueError(f"c0 applies to the lstm cell only, not {self.cell.name!r}")
@@ -419,7 +420,7 @@ class Trace:
         hidden = [[None] * D for _ in range(L)]  # filled by _accumulate
         direct_in = [[np.zeros((T, B, H)) for _ in range(D)] for _ in range(L)]
         cells = [[None] * D for _ in range(L)] if net.cell.has_cell_state else None
-        dh0 = np.zeros((L * D, B, net.cell.state_width))
+        dh0 = np.zeros((L * D, B, net.cell.state_width), dtype=net.cell.state_dtype)
         dc0 = np.zeros((L * D, B, H)) if net.cell.has_cell_state else None
         grad_input = np.zeros_like(self.x)
         with np.errstate(all="ignore"):
@@ -448,7 +449,7 @@ class Trace:
                             None if ghn is None else ghn[idx],
                             None if gcn is None else gcn[idx], layer_blocks)
                         n = dh_all.shape[0]
-                        dh0[idx] += h0_grad.real  # h0 is real (the LRU casts it to complex)
+                        dh0[idx] += h0_grad  # complex for the LRU (torch's convention)
                         if dc0 is not None:
                             dc0[idx] += c0_grad
                         pg = net.cell.param_grads(_window(pt.rec, offset, n), p, acc)

@@ -4,9 +4,11 @@ import numpy as np
 
 
 def assert_close(actual, expected, rel=1e-10, what=""):
-    """max |a - e| <= rel * max(1, max |e|): relative to the array's scale, robust near zero."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
+    """max |a - e| <= rel * max(1, max |e|): relative to the array's scale, robust near zero.
+    Complex arrays compare as complex (both parts)."""
+    dtype = np.complex128 if np.iscomplexobj(actual) or np.iscomplexobj(expected) else np.float64
+    actual = np.asarray(actual, dtype=dtype)
+    expected = np.asarray(expected, dtype=dtype)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
     scale = max(1.0, float(np.max(np.abs(expected))) if expected.size else 1.0)
     err = float(np.max(np.abs(actual - expected))) if expected.size else 0.0

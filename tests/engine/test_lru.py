@@ -51,7 +51,8 @@ def test_forward_and_backward_match_the_torch_oracle(layers, bidirectional, batc
     D = net.num_directions
     rng = np.random.default_rng(layers + 2 * bidirectional)
     x = rng.standard_normal((T, B, I) if batched else (T, I))
-    h0 = rng.standard_normal((layers * D, B, H) if batched else (layers * D, H))
+    shape = (layers * D, B, H) if batched else (layers * D, H)
+    h0 = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)  # complex, like h_n
     trace = net.run(x, h0=h0)
 
     params = {k: torch.tensor(v, requires_grad=True) for k, v in net.params.items()}
@@ -75,6 +76,14 @@ def test_forward_and_backward_match_the_torch_oracle(layers, bidirectional, batc
         assert_close(grads.params[name], param.grad.numpy(), what=name)
     assert_close(grads.input, xt.grad.numpy(), what="input grad")
     assert_close(grads.h0, h0t.grad.numpy(), what="h0 grad")
+
+
+def test_a_run_goes_on_from_its_own_complex_h_n():
+    x = np.random.default_rng(0).standard_normal((20, 1))
+    net = Network("lru", 1, 4, num_layers=2, seed=0)
+    first = net.run(x[:8])
+    np.testing.assert_allclose(net.run(x[8:], h0=first.h_n).output, net.run(x).output[8:],
+                               rtol=1e-12, atol=1e-14)
 
 
 def test_gradients_match_central_differences():
