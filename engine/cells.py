@@ -23,6 +23,8 @@ the diagnostics use to push a whole identity matrix back through time.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field, fields, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -56,6 +58,136 @@ def _project(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = np.matmul(_flat(x), w.T).reshape(T, B, -1)
     out += b
     return out
+
+
+def _steps():
+    """A per-step field of a record: (T, B, ...) in processing order (or a dict of them)."""
+    return field(default=None, metadata={"axes": "steps"})
+
+
+def _start():
+    """A per-sequence field (h0, c0): (B, ...)."""
+    return field(default=None, metadata={"axes": "batch"})
+
+
+@dataclass(eq=False)
+class Record:
+    """One layer-direction's forward pass in processing order: what the pages read (``h``,
+    ``gates``, ``pre``) and what its backward pass reads back. A cell's subclass adds the
+    values its BPTT needs; ``prepare`` fills its per-step factors once (``prepared``)."""
+
+    x: np.ndarray = _steps()
+    h0: np.ndarray = _start()
+    h: np.ndarray = _steps()  # what the pages draw as the cell's h_t
+    state: np.ndarray = _steps()  # the recurrent state (Jordan: y; LRU: complex; S6: H N)
+    out: np.ndarray = _steps()  # the layer's output, what the next layer reads
+    pre: dict = field(default_factory=dict, metadata={"axes": "steps"})  # pre-activations
+    gates: dict = field(default_factory=dict, metadata={"axes": "steps"})
+    c0: np.ndarray | None = _start()
+    c: np.ndarray | None = _steps()
+    prepared: bool = False
+
+    def _sliced(self, per_step, per_sequence) -> Record:
+        """A copy with every per-step array through ``per_step``, h0/c0 through
+        ``per_sequence``; other fields (the LRU's lambda) as they are."""
+        changes = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            how = {"steps": per_step, "batch": per_sequence}.get(f.metadata.get("axes"))
+            if how is None or value is None:
+                continue
+            changes[f.name] = ({k: how(v) for k, v in value.items()}
+                               if isinstance(value, dict) else how(value))
+        return replace(self, **changes)
+
+    def window(self, offset: int, n: int) -> Record:
+        """Steps offset..offset+n-1, with h0 the state before them: what ``param_grads``
+        reads of a truncated-BPTT span."""
+        out = self._sliced(lambda a: a[offset:offset + n], lambda a: a)
+        if offset:
+            out.h0 = self.state[offset - 1]
+        return out
+
+    def batch(self, b: int) -> Record:
+        """Batch element ``b``, its batch axis kept (size 1) so seeds broadcast."""
+        return self._sliced(lambda a: a[:, b:b + 1], lambda a: a[b:b + 1])
+
+
+@dataclass(eq=False)
+class PhiRecord(Record):
+    dphi: np.ndarray = _steps()  # phi'(a_t)
+
+
+@dataclass(eq=False)
+class JordanRecord(PhiRecord):
+    dphi_o: np.ndarray = _steps()  # phi'(a_o,t) of the output y_t
+
+
+@dataclass(eq=False)
+class LSTMRecord(Record):
+    act: np.ndarray = _steps()  # i, f, g, o side by side (T, B, 4H)
+    tc: np.ndarray = _steps()  # tanh(c_t)
+    M: np.ndarray = _steps()  # d(pre-activation) per unit of (dc, dc, dc, dh), per gate
+    K: np.ndarray = _steps()  # dc_t/dh_t = o_t (1 - tanh(c_t)^2)
+
+
+@dataclass(eq=False)
+class GRURecord(Record):
+    ghn: np.ndarray = _steps()  # W_hn h_{t-1} + b_hn, what r_t multiplies
+    Kn: np.ndarray = _steps()  # dh -> d(pre n)
+    Kz: np.ndarray = _steps()  # dh -> d(pre z)
+    Kr: np.ndarray = _steps()  # d(pre n) -> d(pre r)
+
+
+@dataclass(eq=False)
+class MinGRURecord(Record):
+    Kz: np.ndarray = _steps()  # dh -> d(pre z)
+
+
+@dataclass(eq=False)
+class MinLSTMRecord(Record):
+    Kf: np.ndarray = _steps()  # dh -> d(pre f)
+    Ki: np.ndarray = _steps()  # dh -> d(pre i)
+
+
+@dataclass(eq=False)
+class LRURecord(Record):
+    lam: np.ndarray = None  # (H,) lambda, the same every step
+    Bu: np.ndarray = _steps()  # B u_t (complex)
+    b: np.ndarray = _steps()  # gamma B u_t: what each step writes
+
+
+@dataclass(eq=False)
+class S6Record(Record):
+    u: np.ndarray = _steps()  # W_in x_t
+    s: np.ndarray = _steps()  # Delta_t's pre-activation
+    Bt: np.ndarray = _steps()
+    Ct: np.ndarray = _steps()
+    Abar: np.ndarray = _steps()  # exp(Delta_t A), (T, B, H, N)
+    Bbar: np.ndarray = _steps()
+
+
+@dataclass(frozen=True)
+class Span:
+    """One block of (truncated) BPTT in processing order: the loss enters after step
+    ``lo``; the gradient walks back from ``end`` to ``start``; step t writes row
+    t - ``offset`` of the outputs, or adds to it when ``accumulate`` (windows overlap)."""
+
+    lo: int
+    end: int
+    start: int
+    offset: int
+    accumulate: bool
+
+
+class Step(NamedTuple):
+    """One step back: the accumulated pre-activation gradients (one per ``acc_names``),
+    dL/dh_{t-1}, and for the LSTM dL/dc_{t-1} and dL/dc_t."""
+
+    acc: tuple
+    dh: np.ndarray
+    dc: np.ndarray | None = None
+    dc_total: np.ndarray | None = None
 
 
 class Cell:
@@ -96,7 +228,7 @@ class Cell:
         return self.H
 
     def _input_grads(self, rec, p, A: np.ndarray) -> dict[str, np.ndarray]:
-        x = rec["x"]
+        x = rec.x
         return {
             "w_ih": _flat(A).T @ _flat(x),
             "b_ih": A.sum(axis=(0, 1)),
@@ -107,26 +239,24 @@ class Cell:
         """Weight gradients from the accumulated pre-activation gradients, plus ``dx``."""
         A = acc["a"]
         grads = self._input_grads(rec, p, A)
-        grads["w_hh"] = _flat(A).T @ _flat(_prev(rec["h0"], rec["state"]))
+        grads["w_hh"] = _flat(A).T @ _flat(_prev(rec.h0, rec.state))
         grads["b_hh"] = A.sum(axis=(0, 1))
         return grads
 
-    def backward_span(self, rec, p, direct, lo, end, start, offset, dh, dc, out,
-                      accumulate: bool):
-        """BPTT through steps end, end-1, ..., start, one ``step`` at a time.
+    def backward_span(self, rec: Record, p, direct, span: Span, dh, dc, out):
+        """BPTT through steps span.end, ..., span.start, one ``step`` at a time.
 
         ``direct[t]`` (dL/dh_t from the loss or the layer above) joins at the steps after
-        ``lo``; ``dh``, ``dc`` flow in from step end+1. ``out`` = (accumulators named by
-        ``acc_names``..., dL/dh per step, dL/dc per step or None): step t writes row
-        t - offset, or adds to it when ``accumulate`` (overlapping truncation windows).
-        Returns the dL/dh and dL/dc flowing into step start-1.
+        ``span.lo``; ``dh``, ``dc`` flow in from step end+1. ``out`` = (accumulators named
+        by ``acc_names``..., dL/dh per step, dL/dc per step or None), written as ``Span``
+        says. Returns the dL/dh and dL/dc flowing into step start-1.
         """
         *accs, dh_all, dc_all = out
-        for t in range(end, start - 1, -1):
-            k = t - offset
-            if t > lo:
+        for t in range(span.end, span.start - 1, -1):
+            k = t - span.offset
+            if t > span.lo:
                 dh = dh + direct[t]
-            if accumulate:
+            if span.accumulate:
                 das, dh_prev, dc_prev, dc_total = self.step(rec, p, t, dh, dc)
                 for a, da in zip(accs, das, strict=True):
                     a[k] += da
@@ -161,14 +291,14 @@ class RNNCell(Cell):
             np.add(xproj[t], hp @ whh_t, out=a[t])
             h[t] = phi(a[t])
             hp = h[t]
-        return {"x": x, "h0": h0, "h": h, "state": h, "out": h, "pre": {"h": a}, "gates": {}}
+        return PhiRecord(x=x, h0=h0, h=h, state=h, out=h, pre={"h": a})
 
     def prepare(self, rec, p):
-        rec["dphi"] = self.act.derivative(rec["pre"]["h"], rec["h"])
+        rec.dphi = self.act.derivative(rec.pre["h"], rec.h)
 
     def step(self, rec, p, t, dh, dc=None, out=None):
-        da = np.multiply(dh, rec["dphi"][t], out=_slot(out, 0))
-        return (da,), da @ p["w_hh"], None, None
+        da = np.multiply(dh, rec.dphi[t], out=_slot(out, 0))
+        return Step((da,), da @ p["w_hh"])
 
 
 class IndRNNCell(RNNCell):
@@ -196,16 +326,16 @@ class IndRNNCell(RNNCell):
             np.add(xproj[t], u * hp, out=a[t])
             h[t] = phi(a[t])
             hp = h[t]
-        return {"x": x, "h0": h0, "h": h, "state": h, "out": h, "pre": {"h": a}, "gates": {}}
+        return PhiRecord(x=x, h0=h0, h=h, state=h, out=h, pre={"h": a})
 
     def step(self, rec, p, t, dh, dc=None, out=None):
-        da = np.multiply(dh, rec["dphi"][t], out=_slot(out, 0))
-        return (da,), da * p["w_hh"], None, None
+        da = np.multiply(dh, rec.dphi[t], out=_slot(out, 0))
+        return Step((da,), da * p["w_hh"])
 
     def param_grads(self, rec, p, acc):
         A = acc["a"]
         grads = self._input_grads(rec, p, A)
-        grads["w_hh"] = (A * _prev(rec["h0"], rec["state"])).sum(axis=(0, 1))
+        grads["w_hh"] = (A * _prev(rec.h0, rec.state)).sum(axis=(0, 1))
         grads["b_hh"] = A.sum(axis=(0, 1))
         return grads
 
@@ -246,22 +376,21 @@ class JordanCell(Cell):
             np.add(h[t] @ who_t, p["b_ho"], out=ao[t])
             y[t] = phi(ao[t])
             yp = y[t]
-        return {"x": x, "h0": h0, "h": h, "state": y, "out": y, "pre": {"h": a, "y": ao},
-                "gates": {}}
+        return JordanRecord(x=x, h0=h0, h=h, state=y, out=y, pre={"h": a, "y": ao})
 
     def prepare(self, rec, p):
-        rec["dphi"] = self.act.derivative(rec["pre"]["h"], rec["h"])
-        rec["dphi_o"] = self.act.derivative(rec["pre"]["y"], rec["state"])
+        rec.dphi = self.act.derivative(rec.pre["h"], rec.h)
+        rec.dphi_o = self.act.derivative(rec.pre["y"], rec.state)
 
     def step(self, rec, p, t, dy, dc=None, out=None):
-        dao = np.multiply(dy, rec["dphi_o"][t], out=_slot(out, 1))
-        da = np.multiply(dao @ p["w_ho"], rec["dphi"][t], out=_slot(out, 0))
-        return (da, dao), da @ p["w_hh"], None, None
+        dao = np.multiply(dy, rec.dphi_o[t], out=_slot(out, 1))
+        da = np.multiply(dao @ p["w_ho"], rec.dphi[t], out=_slot(out, 0))
+        return Step((da, dao), da @ p["w_hh"])
 
     def param_grads(self, rec, p, acc):
         grads = super().param_grads(rec, p, acc)
         Ao = acc["ao"]
-        grads["w_ho"] = _flat(Ao).T @ _flat(rec["h"])
+        grads["w_ho"] = _flat(Ao).T @ _flat(rec.h)
         grads["b_ho"] = Ao.sum(axis=(0, 1))
         return grads
 
@@ -302,19 +431,19 @@ class LSTMCell(Cell):
                              _contiguous(c0), act, c, tc, h)
         gates = {n: act[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
         pres = {n: pre[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
-        return {"x": x, "h0": h0, "c0": c0, "h": h, "state": h, "out": h, "c": c, "tc": tc,
-                "act": act, "pre": pres, "gates": gates}
+        return LSTMRecord(x=x, h0=h0, c0=c0, h=h, state=h, out=h, c=c, tc=tc, act=act,
+                          pre=pres, gates=gates)
 
     def prepare(self, rec, p):
         """M = d(pre-activation)/d(gate input) per block, K = dc_t/dh_t, built block by block
         in place (fresh temporaries of (T, B, 4H) cost page faults worth a third of BPTT)."""
-        H, act, tc = self.H, rec["act"], rec["tc"]
+        H, act, tc = self.H, rec.act, rec.tc
         i, f, g, o = (act[..., k * H:(k + 1) * H] for k in range(4))
         M = np.empty_like(act)
         Mi, Mf, Mg, Mo = (M[..., k * H:(k + 1) * H] for k in range(4))
         tmp = np.empty_like(tc)
-        Mf[0] = rec["c0"]  # the forget gate multiplies the previous cell state
-        Mf[1:] = rec["c"][:-1]
+        Mf[0] = rec.c0  # the forget gate multiplies the previous cell state
+        Mf[1:] = rec.c[:-1]
         # da = [dc, dc, dc, dh] * M: dL/d(pre-activation) of i, f, g, o.
         for gate, other, dst in ((i, g, Mi), (f, Mf, Mf), (o, tc, Mo)):
             np.subtract(1.0, gate, out=tmp)  # sigmoid' = s(1 - s)
@@ -323,32 +452,31 @@ class LSTMCell(Cell):
         np.multiply(g, g, out=Mg)  # tanh' = 1 - g^2, times i
         np.subtract(1.0, Mg, out=Mg)
         Mg *= i
-        rec["M"] = M
+        rec.M = M
         np.multiply(tc, tc, out=tmp)  # K = o * (1 - tanh(c)^2)
         np.subtract(1.0, tmp, out=tmp)
         tmp *= o
-        rec["K"] = tmp
+        rec.K = tmp
 
     def step(self, rec, p, t, dh, dc, out=None):
-        dc_total = np.multiply(dh, rec["K"][t], out=_slot(out, 1))
+        dc_total = np.multiply(dh, rec.K[t], out=_slot(out, 1))
         if dc is not None:
             dc_total += dc
         da = np.multiply(np.concatenate((dc_total, dc_total, dc_total, dh), axis=-1),
-                         rec["M"][t], out=_slot(out, 0))
-        return (da,), da @ p["w_hh"], dc_total * rec["gates"]["f"][t], dc_total
+                         rec.M[t], out=_slot(out, 0))
+        return Step((da,), da @ p["w_hh"], dc_total * rec.gates["f"][t], dc_total)
 
-    def backward_span(self, rec, p, direct, lo, end, start, offset, dh, dc, out,
-                      accumulate: bool):
+    def backward_span(self, rec: Record, p, direct, span: Span, dh, dc, out):
         """``Cell.backward_span`` as one compiled loop (``kernels.lstm_backward``)."""
         from . import kernels
 
         A, dh_all, dc_all = out
         if dc is None:
             dc = np.zeros_like(dh)
-        return kernels.lstm_backward(rec["M"], rec["K"], rec["act"], _contiguous(p["w_hh"]),
-                                     _contiguous(direct), lo, end, start, offset,
-                                     _contiguous(dh), _contiguous(dc), A, dh_all, dc_all,
-                                     accumulate)
+        return kernels.lstm_backward(rec.M, rec.K, rec.act, _contiguous(p["w_hh"]),
+                                     _contiguous(direct), span.lo, span.end, span.start,
+                                     span.offset, _contiguous(dh), _contiguous(dc), A,
+                                     dh_all, dc_all, span.accumulate)
 
 
 class GRUCell(Cell):
@@ -398,31 +526,30 @@ class GRUCell(Cell):
             hp = h[t]
         gates = {n: act[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
         pres = {n: pre[..., k * H:(k + 1) * H] for k, n in enumerate(self.gate_names)}
-        return {"x": x, "h0": h0, "h": h, "state": h, "out": h, "ghn": ghn, "pre": pres,
-                "gates": gates}
+        return GRURecord(x=x, h0=h0, h=h, state=h, out=h, ghn=ghn, pre=pres, gates=gates)
 
     def prepare(self, rec, p):
-        g = rec["gates"]
+        g = rec.gates
         r, z, n = g["r"], g["z"], g["n"]
-        h_prev = _prev(rec["h0"], rec["h"])
-        rec["Kn"] = (1.0 - z) * (1.0 - n * n)  # dh -> d(pre n)
-        rec["Kz"] = (h_prev - n) * z * (1.0 - z)  # dh -> d(pre z)
-        rec["Kr"] = rec["ghn"] * r * (1.0 - r)  # d(pre n) -> d(pre r)
+        h_prev = _prev(rec.h0, rec.h)
+        rec.Kn = (1.0 - z) * (1.0 - n * n)  # dh -> d(pre n)
+        rec.Kz = (h_prev - n) * z * (1.0 - z)  # dh -> d(pre z)
+        rec.Kr = rec.ghn * r * (1.0 - r)  # d(pre n) -> d(pre r)
 
     def step(self, rec, p, t, dh, dc=None, out=None):
-        dan = dh * rec["Kn"][t]
-        daz = dh * rec["Kz"][t]
-        dar = dan * rec["Kr"][t]
+        dan = dh * rec.Kn[t]
+        daz = dh * rec.Kz[t]
+        dar = dan * rec.Kr[t]
         da_ih = np.concatenate((dar, daz, dan), axis=-1, out=_slot(out, 0))
-        da_hh = np.concatenate((dar, daz, dan * rec["gates"]["r"][t]), axis=-1,
+        da_hh = np.concatenate((dar, daz, dan * rec.gates["r"][t]), axis=-1,
                                out=_slot(out, 1))
-        dh_prev = dh * rec["gates"]["z"][t] + da_hh @ p["w_hh"]
-        return (da_ih, da_hh), dh_prev, None, None
+        dh_prev = dh * rec.gates["z"][t] + da_hh @ p["w_hh"]
+        return Step((da_ih, da_hh), dh_prev)
 
     def param_grads(self, rec, p, acc):
         A_hh = acc["a_hh"]
         grads = self._input_grads(rec, p, acc["a_ih"])
-        grads["w_hh"] = _flat(A_hh).T @ _flat(_prev(rec["h0"], rec["h"]))
+        grads["w_hh"] = _flat(A_hh).T @ _flat(_prev(rec.h0, rec.h))
         grads["b_hh"] = A_hh.sum(axis=(0, 1))
         return grads
 
@@ -463,20 +590,20 @@ class MinGRUCell(Cell):
         z = sigmoid(proj[..., :H])
         htilde = proj[..., H:]
         h, _ = scan.scan(1.0 - z, z * htilde, h0)
-        return {"x": x, "h0": h0, "h": h, "state": h, "out": h,
-                "pre": {"z": proj[..., :H], "htilde": htilde},
-                "gates": {"z": z, "htilde": htilde}}
+        return MinGRURecord(x=x, h0=h0, h=h, state=h, out=h,
+                            pre={"z": proj[..., :H], "htilde": htilde},
+                            gates={"z": z, "htilde": htilde})
 
     def prepare(self, rec, p):
-        z, htilde = rec["gates"]["z"], rec["gates"]["htilde"]
-        rec["Kz"] = (htilde - _prev(rec["h0"], rec["h"])) * z * (1.0 - z)  # dh -> d(pre z)
+        z, htilde = rec.gates["z"], rec.gates["htilde"]
+        rec.Kz = (htilde - _prev(rec.h0, rec.h)) * z * (1.0 - z)  # dh -> d(pre z)
 
     def step(self, rec, p, t, dh, dc=None, out=None):
-        z = rec["gates"]["z"][t]
-        da_z = dh * rec["Kz"][t]
+        z = rec.gates["z"][t]
+        da_z = dh * rec.Kz[t]
         da_htilde = dh * z
         da = np.concatenate((da_z, da_htilde), axis=-1, out=_slot(out, 0))
-        return (da,), dh * (1.0 - z), None, None
+        return Step((da,), dh * (1.0 - z))
 
     def param_grads(self, rec, p, acc):
         return self._input_grads(rec, p, acc["a"])
@@ -491,9 +618,9 @@ class MinGRUCell(Cell):
         """b_t in h_t = a_t * h_{t-1} + b_t: what the step writes."""
         return gates["z"] * gates["htilde"]
 
-    def pairs(self, rec: dict) -> tuple[np.ndarray, np.ndarray]:
+    def pairs(self, rec: Record) -> tuple[np.ndarray, np.ndarray]:
         """The scan's pairs (a_t, b_t) of a record, processing order."""
-        return self.carry(rec["gates"]), self.drive(rec["gates"])
+        return self.carry(rec.gates), self.drive(rec.gates)
 
 
 class MinLSTMCell(MinGRUCell):
@@ -533,14 +660,14 @@ class MinLSTMCell(MinGRUCell):
         h, _ = scan.scan(f_prime, i_prime * htilde, h0)
         pres = {"f": proj[..., :H], "i": proj[..., H:2 * H], "htilde": htilde}
         gates = {"f": f, "i": i, "htilde": htilde, "f_prime": f_prime, "i_prime": i_prime}
-        return {"x": x, "h0": h0, "h": h, "state": h, "out": h, "pre": pres, "gates": gates}
+        return MinLSTMRecord(x=x, h0=h0, h=h, state=h, out=h, pre=pres, gates=gates)
 
     def prepare(self, rec, p):
-        g = rec["gates"]
+        g = rec.gates
         # d f'/d(pre f) = f' i' (1 - f), d f'/d(pre i) = -f' i' (1 - i): no division
-        gap = (_prev(rec["h0"], rec["h"]) - g["htilde"]) * g["f_prime"] * g["i_prime"]
-        rec["Kf"] = gap * (1.0 - g["f"])  # dh -> d(pre f)
-        rec["Ki"] = -gap * (1.0 - g["i"])  # dh -> d(pre i)
+        gap = (_prev(rec.h0, rec.h) - g["htilde"]) * g["f_prime"] * g["i_prime"]
+        rec.Kf = gap * (1.0 - g["f"])  # dh -> d(pre f)
+        rec.Ki = -gap * (1.0 - g["i"])  # dh -> d(pre i)
 
     @staticmethod
     def carry(gates: dict) -> np.ndarray:
@@ -551,10 +678,10 @@ class MinLSTMCell(MinGRUCell):
         return gates["i_prime"] * gates["htilde"]
 
     def step(self, rec, p, t, dh, dc=None, out=None):
-        g = rec["gates"]
-        da = np.concatenate((dh * rec["Kf"][t], dh * rec["Ki"][t], dh * g["i_prime"][t]),
+        g = rec.gates
+        da = np.concatenate((dh * rec.Kf[t], dh * rec.Ki[t], dh * g["i_prime"][t]),
                             axis=-1, out=_slot(out, 0))
-        return (da,), dh * g["f_prime"][t], None, None
+        return Step((da,), dh * g["f_prime"][t])
 
 
 class ReadOutCell(Cell):
@@ -570,21 +697,20 @@ class ReadOutCell(Cell):
     def acc_row(self, dh, dy):
         return np.concatenate((dh, dy), axis=-1)
 
-    def backward_span(self, rec, p, direct, lo, end, start, offset, dh, dc, out,
-                      accumulate: bool):
+    def backward_span(self, rec: Record, p, direct, span: Span, dh, dc, out):
         acc, dh_all, _ = out
-        for t in range(end, start - 1, -1):
-            k = t - offset
-            dy = direct[t] if t > lo else np.zeros_like(direct[t])
+        for t in range(span.end, span.start - 1, -1):
+            k = t - span.offset
+            dy = direct[t] if t > span.lo else np.zeros_like(direct[t])
             dh = dh + self.into_state(rec, p, t, dy)
             row = self.acc_row(dh, dy)
-            if accumulate:
+            if span.accumulate:
                 acc[k] += row
                 dh_all[k] += dh
             else:
                 acc[k] = row
                 dh_all[k] = dh
-            dh = self.step(rec, p, t, dh)[1]
+            dh = self.step(rec, p, t, dh).dh
         return dh, None
 
 
@@ -666,9 +792,8 @@ class LRUCell(ReadOutCell):
         # lambda as the pages draw a gate: real, per step (it is the same at every step)
         gates = {"lambda_abs": np.broadcast_to(np.abs(lam), y.shape),
                  "lambda_phase": np.broadcast_to(np.angle(lam), y.shape)}
-        return {"x": x, "h0": h0.astype(np.complex128), "h": state.real, "state": state,
-                "out": y,
-                "pre": {}, "gates": gates, "lam": lam, "Bu": Bu, "b": b}
+        return LRURecord(x=x, h0=h0.astype(np.complex128), h=state.real, state=state, out=y,
+                         gates=gates, lam=lam, Bu=Bu, b=b)
 
     def prepare(self, rec, p):
         pass
@@ -678,9 +803,9 @@ class LRUCell(ReadOutCell):
         """lambda (complex), per step."""
         return gates["lambda_abs"] * np.exp(1j * gates["lambda_phase"])
 
-    def pairs(self, rec: dict) -> tuple[np.ndarray, np.ndarray]:
+    def pairs(self, rec: Record) -> tuple[np.ndarray, np.ndarray]:
         """(lambda, gamma * B x_t) per step, complex."""
-        return np.broadcast_to(rec["lam"], rec["b"].shape), rec["b"]
+        return np.broadcast_to(rec.lam, rec.b.shape), rec.b
 
     def into_state(self, rec, p, t, dy):
         """dL/dx_t from dL/dy_t through y = Re(C x) + D u: C_re^T dy - i C_im^T dy."""
@@ -689,7 +814,7 @@ class LRUCell(ReadOutCell):
     def step(self, rec, p, t, dh, dc=None, out=None):
         """dL/dx_{t-1} = conj(lambda) dL/dx_t (no pre-activations: the gradient of the
         parameters comes from the per-step dL/dx_t in ``param_grads``)."""
-        return (), np.conj(rec["lam"]) * dh, None, None
+        return Step((), np.conj(rec.lam) * dh)
 
     def acc_row(self, dh, dy):  # [Re g_t, Im g_t, dy_t]: the accumulators are real
         return np.concatenate((dh.real, dh.imag, dy), axis=-1)
@@ -701,9 +826,9 @@ class LRUCell(ReadOutCell):
         H, A = self.H, acc["a"]
         G = A[..., :H] + 1j * A[..., H:2 * H]
         dy = A[..., 2 * H:]
-        x, state, Bu = rec["x"], rec["state"], rec["Bu"]
+        x, state, Bu = rec.x, rec.state, rec.Bu
         lam, gamma = self.eigenvalues(p), np.exp(p["gamma_log"])
-        d_lam = np.sum(G * np.conj(_prev(rec["h0"], state)), axis=(0, 1))
+        d_lam = np.sum(G * np.conj(_prev(rec.h0, state)), axis=(0, 1))
         # dL/dp = Re(conj(dL/dlambda) dlambda/dp), dlambda/dnu_log = -exp(nu_log) lambda,
         # dlambda/dtheta_log = i exp(theta_log) lambda
         along = np.conj(d_lam) * lam
@@ -828,11 +953,9 @@ class S6Cell(ReadOutCell):
         state, _ = scan.scan(Abar, Bbar * u[..., None], h0.reshape(B, H, N))
         y = np.einsum("tbhn,tbn->tbh", state, Ct) + p["d"] * u
         flat = state.reshape(T, B, H * N)
-        return {"x": x, "h0": h0, "h": state[..., 0], "state": flat, "out": y,
-                "pre": {"delta": s},
-                "gates": {"delta": delta, "abar": Abar.reshape(T, B, H * N)},
-                "u": u, "s": s, "Bt": Bt, "Ct": Ct,
-                "Abar": Abar, "Bbar": Bbar}
+        return S6Record(x=x, h0=h0, h=state[..., 0], state=flat, out=y, pre={"delta": s},
+                        gates={"delta": delta, "abar": Abar.reshape(T, B, H * N)},
+                        u=u, s=s, Bt=Bt, Ct=Ct, Abar=Abar, Bbar=Bbar)
 
     def prepare(self, rec, p):
         pass
@@ -842,19 +965,19 @@ class S6Cell(ReadOutCell):
         """exp(Delta_t A), per step and (channel, state), flat."""
         return gates["abar"]
 
-    def pairs(self, rec: dict) -> tuple[np.ndarray, np.ndarray]:
+    def pairs(self, rec: Record) -> tuple[np.ndarray, np.ndarray]:
         """(Abar_t, Bbar_t u_t) per step, flat over (channel, state)."""
-        T, B = rec["u"].shape[:2]
-        b = rec["Bbar"] * rec["u"][..., None]
-        return rec["Abar"].reshape(T, B, -1), b.reshape(T, B, -1)
+        T, B = rec.u.shape[:2]
+        b = rec.Bbar * rec.u[..., None]
+        return rec.Abar.reshape(T, B, -1), b.reshape(T, B, -1)
 
     def step(self, rec, p, t, dh, dc=None, out=None):
         """dL/dh_{t-1} = Abar_t dL/dh_t (parameters: from the per-step dL/dh_t)."""
-        return (), dh * rec["Abar"][t].reshape(rec["Abar"].shape[1], -1), None, None
+        return Step((), dh * rec.Abar[t].reshape(rec.Abar.shape[1], -1))
 
     def into_state(self, rec, p, t, dy):
         """dL/dh_t[d, n] from dL/dy_t[d] through y_t = C_t h_t + D u_t: dy[d] C_t[n]."""
-        return (dy[:, :, None] * rec["Ct"][t][:, None, :]).reshape(dy.shape[0], -1)
+        return (dy[:, :, None] * rec.Ct[t][:, None, :]).reshape(dy.shape[0], -1)
 
     def param_grads(self, rec, p, acc):
         """From G_t = dL/dh_t and dy_t, back through the read-out, the zero-order hold,
@@ -865,10 +988,10 @@ class S6Cell(ReadOutCell):
         B = A_all.shape[1]
         G = A_all[..., :H * N].reshape(n, B, H, N)
         dy = A_all[..., H * N:]
-        x, u, s = rec["x"], rec["u"], rec["s"]
-        Bt, Abar = rec["Bt"], rec["Abar"]
-        state = rec["state"].reshape(n, B, H, N)
-        prev = _prev(rec["h0"].reshape(B, H, N), state)
+        x, u, s = rec.x, rec.u, rec.s
+        Bt, Abar = rec.Bt, rec.Abar
+        state = rec.state.reshape(n, B, H, N)
+        prev = _prev(rec.h0.reshape(B, H, N), state)
         A = -np.exp(p["a_log"])
         delta = softplus(s)[..., None]
         q = np.expm1(delta * A) / A  # Bbar = q B_t

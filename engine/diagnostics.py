@@ -156,32 +156,16 @@ def gradient_bound(direct_norm: np.ndarray, gamma: float, sigma_max: float) -> n
     return out
 
 
-def _batch_record(rec: dict, b: int) -> dict:
-    """The record of one batch element, batch axis kept (size 1) so seeds broadcast (arrays
-    of 3 or more axes are time first, then batch: S6 keeps (T, B, H, N))."""
-    out = {}
-    for k, v in rec.items():
-        if isinstance(v, dict):
-            out[k] = _batch_record(v, b)
-        elif isinstance(v, np.ndarray) and v.ndim >= 3:
-            out[k] = v[:, b:b + 1]
-        elif isinstance(v, np.ndarray) and v.ndim == 2:
-            out[k] = v[b:b + 1]
-        else:
-            out[k] = v
-    return out
-
-
 def _prepared(trace: Trace, layer: int, direction: int, batch_index: int):
     net = trace.network
     _check_pass(net, layer, direction)
     pt = trace.pass_trace(layer, direction)
     p = net.layer_params(layer, direction)
-    if "prepared" not in pt.rec:
+    if not pt.rec.prepared:
         net.cell.prepare(pt.rec, p)
-        pt.rec["prepared"] = True
+        pt.rec.prepared = True
     check_int("batch_index", batch_index, 0, trace.x.shape[1] - 1)
-    return net.cell, _batch_record(pt.rec, batch_index), p
+    return net.cell, pt.rec.batch(batch_index), p
 
 
 def jacobian_norms(trace: Trace, layer: int = 0, direction: int = 0, batch_index: int = 0,

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import limits
 from .activations import get_activation
-from .cells import CELLS, Cell, make_cell
+from .cells import CELLS, Cell, Record, Span, make_cell
 from .init import INITS, init_tensor, rescale_radius
 
 PARAM_PREFIX = {"w_ih": "weight_ih", "w_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh",
@@ -60,7 +60,7 @@ class PassTrace:
     gates: dict[str, np.ndarray]  # gate activations, e.g. LSTM i, f, g, o
     preacts: dict[str, np.ndarray]  # pre-activations of the gates (or of h)
     overflow_step: int | None  # first time step whose state is inf/NaN
-    rec: dict = field(repr=False)  # the cell's record, in processing order
+    rec: Record = field(repr=False)  # the cell's record, in processing order
 
 
 @dataclass
@@ -111,14 +111,14 @@ def truncation_blocks(T: int, window: int | None, stride: int | None):
     return blocks
 
 
-def bptt_pass(cell: Cell, rec: dict, p: dict, direct: np.ndarray, dh_last, dc_last, blocks):
+def bptt_pass(cell: Cell, rec: Record, p: dict, direct: np.ndarray, dh_last, dc_last, blocks):
     """Backpropagate one layer-direction through time (processing order).
 
     ``direct`` is dL/d(output_t) from the loss or the layer above. Returns ``offset`` and,
     for steps offset.. of the blocks' span, the accumulated pre-activation gradients and
     dL/dh_t, dL/dc_t per step; then the initial-state gradients.
     """
-    T, B, H = rec["state"].shape
+    T, B, H = rec.state.shape
     single = blocks == [(-1, T - 1, 0)]  # full BPTT visits every step once: write in place
     offset = min(b[2] for b in blocks)
     n = max(b[1] for b in blocks) - offset + 1
@@ -134,8 +134,8 @@ def bptt_pass(cell: Cell, rec: dict, p: dict, direct: np.ndarray, dh_last, dc_la
         dh = (dh_last.astype(cell.state_dtype) if final and dh_last is not None
               else np.zeros((B, H), dtype=cell.state_dtype))
         dc = dc_last.copy() if final and dc_last is not None else None
-        dh, dc = cell.backward_span(rec, p, direct, lo, end, start, offset, dh, dc, out,
-                                    accumulate=not single)
+        dh, dc = cell.backward_span(rec, p, direct, Span(lo, end, start, offset, not single),
+                                    dh, dc, out)
         if start == 0:
             dh0 += dh
             if dc0 is not None:
@@ -162,14 +162,6 @@ def _accumulate(store: list, d: int, values: np.ndarray, offset: int, T: int) ->
             return
         store[d] = np.zeros((T,) + values.shape[1:], dtype=values.dtype)
     store[d][offset:offset + n] += values
-
-
-def _window(rec: dict, offset: int, n: int) -> dict:
-    """The record of steps offset..offset+n-1, as ``param_grads`` reads it."""
-    per_step = ("x", "state", "h", "Bu", "u", "s", "Bt", "Ct", "Abar", "Bbar")
-    out = {k: rec[k][offset:offset + n] for k in per_step if k in rec}
-    out["h0"] = rec["h0"] if offset == 0 else rec["state"][offset - 1]
-    return out
 
 
 class Network:
@@ -320,20 +312,20 @@ class Network:
         return Trace(self, xb, batched, passes, inp)
 
 
-def _pass_trace(rec: dict, layer: int, direction: int) -> PassTrace:
+def _pass_trace(rec: Record, layer: int, direction: int) -> PassTrace:
     def timed(a):
         return None if a is None else (a[::-1] if direction else a)
 
-    bad = _first_bad_step(rec["state"])
-    if rec.get("c") is not None:
-        bad_c = _first_bad_step(rec["c"])
+    bad = _first_bad_step(rec.state)
+    if rec.c is not None:
+        bad_c = _first_bad_step(rec.c)
         bad = bad_c if bad is None else (bad if bad_c is None else min(bad, bad_c))
-    T = rec["state"].shape[0]
+    T = rec.state.shape[0]
     return PassTrace(
-        layer=layer, direction=direction, h=timed(rec["h"]), state=timed(rec["state"]),
-        output=timed(rec["out"]), c=timed(rec.get("c")),
-        gates={k: timed(v) for k, v in rec["gates"].items()},
-        preacts={k: timed(v) for k, v in rec["pre"].items()},
+        layer=layer, direction=direction, h=timed(rec.h), state=timed(rec.state),
+        output=timed(rec.out), c=timed(rec.c),
+        gates={k: timed(v) for k, v in rec.gates.items()},
+        preacts={k: timed(v) for k, v in rec.pre.items()},
         overflow_step=None if bad is None else (T - 1 - bad if direction else bad), rec=rec)
 
 
@@ -438,9 +430,9 @@ class Trace:
                     for d in range(D):
                         pt = self.passes[layer][d]
                         p = net.layer_params(layer, d)
-                        if "prepared" not in pt.rec:
+                        if not pt.rec.prepared:
                             net.cell.prepare(pt.rec, p)
-                            pt.rec["prepared"] = True
+                            pt.rec.prepared = True
                         direct = above[..., d * H:(d + 1) * H]
                         direct_in[layer][d] += direct
                         idx = layer * D + d
@@ -452,7 +444,7 @@ class Trace:
                         dh0[idx] += h0_grad  # complex for the LRU (torch's convention)
                         if dc0 is not None:
                             dc0[idx] += c0_grad
-                        pg = net.cell.param_grads(_window(pt.rec, offset, n), p, acc)
+                        pg = net.cell.param_grads(pt.rec.window(offset, n), p, acc)
                         for short, value in pg.items():
                             if short != "dx":
                                 grads[net.key(short, layer, d)] += value

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from engine import Network
-from engine.cells import Cell
+from engine.cells import Cell, Span
 
 from .helpers import assert_close
 
@@ -26,10 +26,10 @@ def _record(T=12, B=3, H=5, gain=1.0, seed=0):
 
 
 def _span(span, cell, rec, p, direct, lo, end, start, dh, dc, accumulate):
-    T, B, H = rec["h"].shape
+    T, B, H = rec.h.shape
     out = [np.full((T, B, 4 * H), 0.5), np.full((T, B, H), 0.5), np.full((T, B, H), 0.5)]
-    dh_prev, dc_prev = span(cell, rec, p, direct, lo, end, start, 0, dh.copy(), dc, out,
-                            accumulate)
+    dh_prev, dc_prev = span(cell, rec, p, direct, Span(lo, end, start, 0, accumulate),
+                            dh.copy(), dc, out)
     return [*out, dh_prev, dc_prev]
 
 
@@ -41,7 +41,7 @@ def _span(span, cell, rec, p, direct, lo, end, start, dh, dc, accumulate):
 def test_compiled_span_equals_numpy_steps(lo, end, start, accumulate):
     cell, rec, p = _record()
     rng = np.random.default_rng(1)
-    direct = rng.standard_normal(rec["h"].shape)
+    direct = rng.standard_normal(rec.h.shape)
     dh, dc = rng.standard_normal((2, 3, 5))
     compiled = _span(type(cell).backward_span, cell, rec, p, direct, lo, end, start, dh, dc,
                      accumulate)
@@ -54,7 +54,7 @@ def test_compiled_span_equals_numpy_steps(lo, end, start, accumulate):
 
 def test_compiled_span_without_cell_gradient_flowing_in():
     cell, rec, p = _record(T=6, B=1)
-    direct = np.ones(rec["h"].shape)
+    direct = np.ones(rec.h.shape)
     a = _span(type(cell).backward_span, cell, rec, p, direct, -1, 5, 0, np.zeros((1, 5)),
               None, False)
     b = _span(Cell.backward_span, cell, rec, p, direct, -1, 5, 0, np.zeros((1, 5)), None,
@@ -68,9 +68,9 @@ def test_lstm_gradient_overflow_is_reported_like_the_numpy_steps():
     about tenfold a step walking back: inf some 310 steps back, then NaN, at the same steps
     as the NumPy loop, and no exception."""
     cell, rec, p = _record(T=400, B=1, H=6)
-    rec["M"][:], rec["K"][:] = 0.25, 0.25
+    rec.M[:], rec.K[:] = 0.25, 0.25
     p = dict(p, w_hh=100.0 * p["w_hh"] / np.linalg.norm(p["w_hh"], 2))
-    direct = np.zeros(rec["h"].shape)
+    direct = np.zeros(rec.h.shape)
     direct[-1] = 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
