@@ -44,6 +44,7 @@ class TrainConfig:
     bidirectional: bool = False
     activation: str = "tanh"  # rnn only: tanh or relu
     init: str = "default"
+    gain: float = 1.0  # the init's scale (engine.init); cells with their own init ignore it
     optimizer: str = "adam"
     lr: float = 0.01
     batch: int = 64
@@ -73,6 +74,7 @@ class TrainConfig:
         limits.check_int("seed", self.seed, 0, 2**32 - 1)
         limits.check_int("snapshot_every", self.snapshot_every, 1, 1_000_000)
         limits.check_positive("lr", self.lr)
+        limits.check_positive("gain", self.gain)
         if self.clip is not None:
             limits.check_positive("clip", self.clip)
         if self.tbptt is not None:
@@ -140,7 +142,8 @@ class SequenceModel(torch.nn.Module):
         own = hasattr(ENGINE_CELLS[config.cell], "init_params")
         net = Network(config.cell, task.input_size, config.hidden, config.layers,
                       config.bidirectional, config.activation,
-                      init="default" if own else config.init, seed=config.seed)
+                      init="default" if own else config.init,
+                      gain=1.0 if own else config.gain, seed=config.seed)
         self.rnn = net.to_torch().float()
         self.head = torch.nn.Linear(config.hidden * net.num_directions, task.output_size)
         self.where = task.where
@@ -364,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bidirectional", action="store_true")
     parser.add_argument("--activation", default=defaults.activation, choices=("tanh", "relu"))
     parser.add_argument("--init", default=defaults.init, choices=INITS)
+    parser.add_argument("--gain", type=float, default=defaults.gain)
     parser.add_argument("--optimizer", default=defaults.optimizer, choices=OPTIMIZERS)
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--batch", type=int, default=defaults.batch)

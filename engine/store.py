@@ -1,0 +1,278 @@
+"""The run store: every training run kept by its complete configuration, in SQLite.
+
+A run's key is a hash of its configuration and of the engine's source (``CODE_VERSION``), so
+identical requests share one row: the first ``claim`` runs it, later ones read it (or watch
+it run). Rows hold the summary, the curves (loss, gradient norms, the ||dL/dh_t|| snapshots)
+and the final weights. The file lives in a data folder (``UNROLLED_DATA``, default
+``<repo>/data``); WAL mode and one connection per thread make it safe under the server's
+threads and the sweep's worker processes. ``evict`` keeps it under a size cap, least
+recently used first, and remembers what it evicted so a link can say so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CAP_BYTES = 512 * 2**20
+STALE_SECONDS = 300.0  # a running row without a heartbeat this long is taken over
+FINISHED = ("done", "diverged")  # a run with a result; "failed" may be retried
+
+
+def _code_version() -> str:
+    """A hash of the engine's source: a run trained by other code is another run."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "engine").glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+CODE_VERSION = _code_version()
+
+
+def default_path() -> Path:
+    """``$UNROLLED_DATA/runs.sqlite`` (default: the repository's ``data`` folder)."""
+    return Path(os.environ.get("UNROLLED_DATA", ROOT / "data")) / "runs.sqlite"
+
+
+def run_key(config: dict) -> str:
+    """The key of a run: its whole configuration and the code version, hashed."""
+    text = json.dumps({"config": config, "code": CODE_VERSION}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def pack_arrays(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    return buf.getvalue()
+
+
+def unpack_arrays(data: bytes | None) -> dict[str, np.ndarray]:
+    if not data:
+        return {}
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    key: str
+    config: dict
+    status: str  # queued | running | done | diverged | failed
+    attempts: int
+    step: int | None  # steps run (diverged: the step whose loss was not finite)
+    error: str | None
+    summary: dict
+    curves: dict[str, np.ndarray]
+    weights: bytes | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    key TEXT PRIMARY KEY, config TEXT NOT NULL, status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, step INTEGER, error TEXT, summary TEXT,
+    curves BLOB, weights BLOB, bytes INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL, used REAL NOT NULL, heartbeat REAL
+);
+CREATE TABLE IF NOT EXISTS evicted (key TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sweeps (
+    id TEXT PRIMARY KEY, spec TEXT NOT NULL, created REAL NOT NULL, used REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sweep_runs (
+    sweep TEXT NOT NULL, position INTEGER NOT NULL, key TEXT NOT NULL,
+    PRIMARY KEY (sweep, position)
+);
+"""
+
+
+class RunStore:
+    """The SQLite file at ``path`` (``default_path()`` if None), created on first use."""
+
+    def __init__(self, path: str | Path | None = None, cap_bytes: int = DEFAULT_CAP_BYTES):
+        self.path = Path(path) if path is not None else default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.cap_bytes = int(cap_bytes)
+        self._local = threading.local()
+        self._db().executescript(SCHEMA)
+
+    # --- connections -----------------------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None or getattr(self._local, "pid", None) != os.getpid():
+            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            self._local.db, self._local.pid = db, os.getpid()
+        return db
+
+    class _Tx:
+        def __init__(self, db):
+            self.db = db
+
+        def __enter__(self):
+            self.db.execute("BEGIN IMMEDIATE")  # one writer at a time, across processes
+            return self.db
+
+        def __exit__(self, kind, value, tb):
+            self.db.execute("ROLLBACK" if kind else "COMMIT")
+            return False
+
+    def _tx(self) -> RunStore._Tx:
+        return RunStore._Tx(self._db())
+
+    # --- runs ------------------------------------------------------------------------
+    def submit(self, config: dict) -> tuple[str, bool]:
+        """Add the run if it is new; return (key, whether this caller should run it now).
+
+        False: it is finished, or another caller is running it (and its heartbeat is
+        fresh). Fifty identical submissions at once: one True.
+        """
+        key = run_key(config)
+        now = time.time()
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO runs (key, config, status, created, used) "
+                       "VALUES (?, ?, 'queued', ?, ?)",
+                       (key, json.dumps(config, sort_keys=True), now, now))
+            db.execute("DELETE FROM evicted WHERE key = ?", (key,))
+            owner = self._claim(db, key, now)
+        return key, owner
+
+    def claim(self, key: str) -> bool:
+        """Take a queued, failed-but-retryable or stale run to run it."""
+        with self._tx() as db:
+            return self._claim(db, key, time.time())
+
+    def _claim(self, db, key: str, now: float) -> bool:
+        cur = db.execute(
+            "UPDATE runs SET status = 'running', attempts = attempts + 1, heartbeat = ?, "
+            "error = NULL WHERE key = ? AND (status = 'queued' OR "
+            "(status = 'running' AND heartbeat < ?))", (now, key, now - STALE_SECONDS))
+        return cur.rowcount == 1
+
+    def heartbeat(self, key: str, step: int | None = None) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE runs SET heartbeat = ?, step = COALESCE(?, step) "
+                       "WHERE key = ? AND status = 'running'", (time.time(), step, key))
+
+    def finish(self, key: str, summary: dict, curves: bytes | None = None,
+               weights: bytes | None = None, status: str = "done",
+               step: int | None = None) -> None:
+        """Store a run's result: ``status`` "done", or "diverged" at ``step``."""
+        if status not in FINISHED:
+            raise ValueError(f"status must be one of {FINISHED}, got {status!r}")
+        size = len(curves or b"") + len(weights or b"") + 512
+        with self._tx() as db:
+            db.execute("UPDATE runs SET status = ?, summary = ?, curves = ?, weights = ?, "
+                       "bytes = ?, step = ?, used = ?, heartbeat = NULL WHERE key = ?",
+                       (status, json.dumps(summary), curves, weights, size, step,
+                        time.time(), key))
+        self.evict()
+
+    def fail(self, key: str, error: str, max_attempts: int = 3) -> bool:
+        """Record an error; the run goes back to the queue while it has attempts left.
+        Returns whether it may be retried."""
+        with self._tx() as db:
+            row = db.execute("SELECT attempts FROM runs WHERE key = ?", (key,)).fetchone()
+            retry = row is not None and row[0] < max_attempts
+            db.execute("UPDATE runs SET status = ?, error = ?, heartbeat = NULL "
+                       "WHERE key = ?", ("queued" if retry else "failed", error[:2000], key))
+        return retry
+
+    def release(self, key: str) -> None:
+        """A run stopped before it finished goes back to the queue (attempt not counted)."""
+        with self._tx() as db:
+            db.execute("UPDATE runs SET status = 'queued', attempts = MAX(attempts - 1, 0), "
+                       "heartbeat = NULL WHERE key = ? AND status = 'running'", (key,))
+
+    def get(self, key: str, touch: bool = True) -> StoredRun | None:
+        db = self._db()
+        row = db.execute("SELECT key, config, status, attempts, step, error, summary, curves, "
+                         "weights FROM runs WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        if touch and row[2] in FINISHED:
+            with self._tx() as tx:
+                tx.execute("UPDATE runs SET used = ? WHERE key = ?", (time.time(), key))
+        return StoredRun(key=row[0], config=json.loads(row[1]), status=row[2],
+                         attempts=row[3], step=row[4], error=row[5],
+                         summary=json.loads(row[6]) if row[6] else {},
+                         curves=unpack_arrays(row[7]), weights=row[8])
+
+    def statuses(self, keys) -> dict[str, str]:
+        """key -> status for the keys that are stored."""
+        keys = list(keys)
+        out = {}
+        db = self._db()
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            marks = ",".join("?" * len(part))
+            out.update(db.execute(f"SELECT key, status FROM runs WHERE key IN ({marks})",
+                                  part).fetchall())
+        return out
+
+    def was_evicted(self, key: str) -> bool:
+        return self._db().execute("SELECT 1 FROM evicted WHERE key = ?",
+                                  (key,)).fetchone() is not None
+
+    def total_bytes(self) -> int:
+        return int(self._db().execute("SELECT COALESCE(SUM(bytes), 0) FROM runs").fetchone()[0])
+
+    def evict(self) -> list[str]:
+        """Delete finished or failed runs, least recently used first, until the stored
+        results fit ``cap_bytes``; running and queued runs stay."""
+        gone = []
+        with self._tx() as db:
+            total = int(db.execute("SELECT COALESCE(SUM(bytes), 0) FROM runs").fetchone()[0])
+            if total <= self.cap_bytes:
+                return gone
+            rows = db.execute("SELECT key, bytes FROM runs WHERE status IN "
+                              "('done', 'diverged', 'failed') ORDER BY used").fetchall()
+            now = time.time()
+            for key, size in rows:
+                if total <= self.cap_bytes:
+                    break
+                db.execute("DELETE FROM runs WHERE key = ?", (key,))
+                db.execute("INSERT OR REPLACE INTO evicted (key, at) VALUES (?, ?)", (key, now))
+                total -= size
+                gone.append(key)
+        return gone
+
+    # --- sweeps ----------------------------------------------------------------------
+    def add_sweep(self, spec: dict, keys: list[str]) -> str:
+        """The sweep ``spec`` whose runs are ``keys`` (in grid order); its id."""
+        text = json.dumps(spec, sort_keys=True)
+        sweep = hashlib.sha256((text + CODE_VERSION).encode()).hexdigest()[:16]
+        now = time.time()
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO sweeps (id, spec, created, used) "
+                       "VALUES (?, ?, ?, ?)", (sweep, text, now, now))
+            db.executemany("INSERT OR IGNORE INTO sweep_runs (sweep, position, key) "
+                           "VALUES (?, ?, ?)", [(sweep, i, k) for i, k in enumerate(keys)])
+        return sweep
+
+    def sweep(self, sweep: str) -> tuple[dict, list[str]] | None:
+        """A stored sweep's spec and run keys, or None."""
+        db = self._db()
+        row = db.execute("SELECT spec FROM sweeps WHERE id = ?", (sweep,)).fetchone()
+        if row is None:
+            return None
+        keys = [k for (k,) in db.execute("SELECT key FROM sweep_runs WHERE sweep = ? "
+                                         "ORDER BY position", (sweep,))]
+        return json.loads(row[0]), keys
