@@ -185,6 +185,23 @@ class RunStore:
                         time.time(), key))
         self.evict()
 
+    def put(self, config: dict, summary: dict, curves: bytes | None = None,
+            weights: bytes | None = None, status: str = "done",
+            step: int | None = None) -> str:
+        """Store a run trained elsewhere (the Training lab's own threads) under its key,
+        unless the store already holds it finished; returns the key."""
+        key = run_key(config)
+        now = time.time()
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO runs (key, config, status, created, used) "
+                       "VALUES (?, ?, 'running', ?, ?)",
+                       (key, json.dumps(config, sort_keys=True), now, now))
+            db.execute("DELETE FROM evicted WHERE key = ?", (key,))
+            done = db.execute("SELECT status FROM runs WHERE key = ?", (key,)).fetchone()[0]
+        if done not in FINISHED:
+            self.finish(key, summary, curves, weights, status, step)
+        return key
+
     def fail(self, key: str, error: str, max_attempts: int = 3) -> bool:
         """Record an error; the run goes back to the queue while it has attempts left.
         Returns whether it may be retried."""

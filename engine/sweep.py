@@ -26,10 +26,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
-from .store import RunStore, pack_arrays, run_key
-from .train import CELLS, TrainConfig, save_weights, train
+from .run_record import config_dict, to_record
+from .store import RunStore, run_key
+from .train import CELLS, TrainConfig, train
 
 AXES = {"cell": str, "seq_len": int, "lr": float, "clip": float, "gain": float,
         "hidden": int}
@@ -110,28 +111,13 @@ def classic_figure(steps: int = 600) -> SweepSpec:
                           seeds=2, steps=steps, hidden=32, batch=32, clip=1.0)
 
 
-def config_dict(config: TrainConfig) -> dict:
-    """What keys a run in the store: every field (the text too, for the chars task)."""
-    return asdict(config)
-
-
 # --- one run -------------------------------------------------------------------------
 def run_config(config: dict, threads: int = 1) -> dict:
     """Train one configuration (in a worker) and return what the store keeps."""
     import torch
 
     torch.set_num_threads(threads)
-    result = train(TrainConfig(**config))
-    summary = result.summary()
-    diverged = result.stopped is not None and result.stopped.startswith("the loss")
-    steps = [s for s, _ in result.snapshots]
-    curves = pack_arrays(loss=result.losses, grad_norm_before=result.grad_norm_before,
-                         grad_norm_after=result.grad_norm_after, snapshot_steps=steps,
-                         **({"snapshots": [h[0, 0] for _, h in result.snapshots]}
-                            if result.snapshots else {}))
-    return {"summary": summary, "curves": curves,
-            "weights": None if diverged else save_weights(result.model, result.config),
-            "status": "diverged" if diverged else "done", "step": len(result.losses)}
+    return to_record(train(TrainConfig(**config)))
 
 
 # --- backends ------------------------------------------------------------------------

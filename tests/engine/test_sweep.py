@@ -3,9 +3,11 @@ retrying a dead worker a bounded number of times, and a NaN run stored as diverg
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -160,7 +162,8 @@ def _free_port() -> int:
 @pytest.fixture
 def ray_head(monkeypatch):
     """A real Ray head on loopback, started by the test (skipped where Ray cannot start);
-    token authentication off, for this head and this client only."""
+    token authentication off, for this head and this client only. ``--block`` keeps the
+    head in one process group that the test ends: other Ray instances are left alone."""
     pytest.importorskip("ray")
     ray_bin = Path(sys.executable).with_name("ray")
     if not ray_bin.exists():
@@ -169,21 +172,33 @@ def ray_head(monkeypatch):
     temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # AF_UNIX paths: <= 107 bytes
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": str(ROOT)}
-    start = subprocess.run(
-        [str(ray_bin), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
-         "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
-         f"--temp-dir={temp}"],
-        env=env, capture_output=True, text=True, timeout=120)
-    if start.returncode != 0:
-        pytest.skip(f"ray could not start here: {start.stderr[-400:]}")
+    head = subprocess.Popen(
+        [str(ray_bin), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
+         f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+         "--disable-usage-stats", f"--temp-dir={temp}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and head.poll() is None:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.3)
+        else:
+            pytest.skip("ray could not start here: "
+                        f"{(head.stderr.read() if head.poll() is not None else b'')[-400:]!r}")
         yield f"127.0.0.1:{port}"
     finally:
         import ray
 
         ray.shutdown()
-        subprocess.run([str(ray_bin), "stop", "--force"], env=env, capture_output=True,
-                       timeout=120)
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(head.pid, signal.SIGKILL)  # the head's raylet, GCS and workers
         shutil.rmtree(temp, ignore_errors=True)
 
 
@@ -195,3 +210,23 @@ def test_a_sweep_runs_on_a_ray_cluster(tmp_path, ray_head):
                          RayBackend(address=ray_head))
     assert progress.done == 2 and progress.failed == 0
     assert all(store.get(k).status == "done" for k in progress.keys)
+
+
+def test_a_stored_run_gives_back_what_the_trainer_returned(tmp_path):
+    from engine.run_record import to_record, to_result
+    from engine.train import train
+
+    config = TrainConfig(task="adding", cell="gru", seq_len=6, steps=5, hidden=4, batch=4,
+                         snapshot_every=2, layers=2)
+    result = train(config)
+    store = RunStore(tmp_path / "runs.sqlite")
+    record = to_record(result)
+    key = store.put(config_dict(config), record["summary"], record["curves"],
+                    record["weights"], record["status"], record["step"])
+    back = to_result(store.get(key))
+    assert back.config == config and back.losses == result.losses
+    assert back.final_loss == result.final_loss and back.stopped is None
+    assert [s for s, _ in back.snapshots] == [s for s, _ in result.snapshots]
+    assert back.snapshots[-1][1].shape == result.snapshots[-1][1].shape == (2, 1, 6)
+    for name, value in result.model.state_dict().items():
+        assert (back.model.state_dict()[name] == value).all()
