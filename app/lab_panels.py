@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import streamlit as st
 
 from app import trained, training, ui
@@ -16,7 +15,7 @@ from app.state import GATED
 from app.views import train as tv
 from engine.esn import fit_esn
 from engine.tasks import MAX_TEXT_CHARS, make_task, text_task
-from engine.train import TrainConfig, evaluate, load_weights, sample_text, save_weights, to_network
+from engine.train import TrainConfig, evaluate, load_weights, sample_text, save_weights
 
 UPLOAD_MB = 4  # the uploaders' limit (server.maxUploadSize is 5): texts, weights (<= 3.7 MB)
 MAX_UPLOAD = 4 * MAX_TEXT_CHARS  # bytes: up to 4 per character in UTF-8; bigger is refused
@@ -42,13 +41,33 @@ def on_train() -> None:
         ss["train_message"] = "Pick at least one cell to train."
     elif lab.task == "chars" and ss.get("train_text_error"):
         ss["train_message"] = f"Not training: {ss['train_text_error']}"
+    elif (stored := training.stored_job(runs)) is not None:
+        ss["train_job"] = stored  # trained before, with these very settings: at once
     else:
         job = training.Job(runs, session=_session())
+        if (twin := training.twin(job)) is not None:
+            ss["train_job"] = ss["train_twin"] = twin  # another visitor trains these: watch
+            return
         refused = training.start(job, wait=bool(ss.get("train_wait")))
         if refused:
             ss["train_message"] = refused
         else:
             ss["train_job"] = job
+
+
+def progress(job: training.Job) -> tuple[float, str]:
+    """The progress bar's fraction and text, saying so when this visitor watches a twin."""
+    fraction, text = training.progress(job)
+    if st.session_state.get("train_twin") is job:
+        text = "Watching the runs another visitor started with exactly these settings. " + text
+    return fraction, text
+
+
+def stored_note(job: training.Job) -> None:
+    if job.from_store:
+        st.info("These runs were trained before with exactly these settings (same seed, "
+                "same code): the run store's result, at once. Change any setting (the seed, "
+                "say) to train anew.")
 
 
 def on_text_upload() -> None:
@@ -79,10 +98,8 @@ def text_uploader(where, busy: bool) -> None:
 # --- Inspect, download, upload ---------------------------------------------------------------
 def _inspect(label: str, cfg: TrainConfig, model) -> None:
     """Hand the trained network to the explore pages (Gates for gated cells)."""
-    task = make_task(cfg.task, cfg.seq_len, noise=cfg.noise, text=cfg.text)
-    x = task.batch(1, np.random.default_rng(cfg.seed))[0][:, 0].astype(np.float64)
-    token = trained.register(trained.Trained(to_network(model), cfg.task, cfg.seq_len,
-                                             cfg.seed, x, label))
+    token = trained.register(trained.entry_for(cfg, model, label),
+                             trained.stored_token(cfg, model))  # kept: survives a restart
     st.session_state["w_weights"] = token  # the sidebar reads it; the URL carries it
     query = {**ui.settings().to_query(), "weights": token}
     st.switch_page("screens/gates.py" if cfg.cell in GATED else "screens/hidden.py",

@@ -87,9 +87,14 @@ def _trained_network(notices: list[str]) -> trained.Trained | None:
     token = ss.get("w_weights") or ""
     entry = trained.lookup(token)
     if token and entry is None:
-        notices.append("The trained weights in this link are no longer on the server (it "
-                       "restarted, or they were replaced); showing a freshly built network. "
-                       "Train again in the Training lab and press Inspect.")
+        notices.append(
+            ("The trained network in this link was dropped from the server's run store, "
+             "which keeps the most recently used runs within its size limit"
+             if trained.evicted(token) else
+             "The trained weights in this link are no longer on the server (they were "
+             "uploaded, not trained here, and the server restarted)")
+            + "; showing a freshly built network. Train again in the Training lab and "
+              "press Inspect.")
         ss["w_weights"] = ""
         return None
     if entry is not None:

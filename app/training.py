@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from app import runs
 from app.lab_state import CELL_LABELS, MAX_RUNS, MAX_STEPS
 from engine.tasks import make_task
 from engine.train import StepInfo, TrainConfig, TrainResult, train
@@ -55,6 +56,7 @@ BUILD_LOCK = threading.Lock()
 _SERVER = threading.Condition()  # guards _TRAINING and _WAITING
 _TRAINING: list[Job] = []
 _WAITING: list[Job] = []  # first come, first trained
+_SHARED: dict[tuple, Job] = {}  # running jobs by their runs' keys: a twin watches, not trains
 
 
 @dataclass(eq=False)
@@ -115,7 +117,13 @@ class Job:
     finished: float | None = None
     seen: float = field(default_factory=time.monotonic)  # the page's last look (heartbeat)
     why: str | None = None  # UNWATCHED when the runner stopped it
+    from_store: bool = False  # every run came finished from the run store
     _baseline: tuple | None = field(default=None, repr=False)
+
+    @property
+    def key(self) -> tuple:
+        """The runs' store keys: two jobs with one key train the same numbers."""
+        return tuple(runs.key_of(r.config) for r in self.runs)
 
     @property
     def running(self) -> bool:
@@ -308,6 +316,7 @@ def _train_run(job: Job, i: int, turns: _Turns) -> None:
         run.result = train(run.config, callback=on_step, should_stop=should_stop)
         if job.why and run.result.stopped and run.result.stopped.startswith("stopped by"):
             run.note = f"stopped at step {len(run.losses)}: {job.why}"
+        _keep(run)
     except ValueError as exc:
         run.error = f"the engine refused these settings: {exc}"
     except Exception as exc:  # noqa: BLE001 - a thread must not die silently
@@ -316,6 +325,14 @@ def _train_run(job: Job, i: int, turns: _Turns) -> None:
         built()  # (the engine refused the config before its first step)
         run.state = "done"
         turns.finished(i)
+
+
+def _keep(run: RunLog) -> None:
+    """Put a complete run in the run store; a store that fails costs only the sharing."""
+    try:
+        runs.keep(run.result)
+    except Exception as exc:  # noqa: BLE001 - the training itself succeeded
+        run.note = run.note or f"(not kept in the run store: {type(exc).__name__})"
 
 
 def run_job(job: Job) -> None:
@@ -338,6 +355,9 @@ def run_job(job: Job) -> None:
     finally:
         _release(job)
         job.finished = time.perf_counter()
+        with _SERVER:
+            if _SHARED.get(job.key) is job:
+                del _SHARED[job.key]
 
 
 def refusal(job: Job) -> str | None:
@@ -357,6 +377,8 @@ def start(job: Job, wait: bool = False) -> str | None:
     message = refusal(job)
     if message:
         return message
+    with _SERVER:
+        _SHARED.setdefault(job.key, job)
     job.thread = threading.Thread(target=run_job, args=(job,), daemon=True,
                                   name="unrolled-job")
     job.thread.start()
@@ -364,6 +386,29 @@ def start(job: Job, wait: bool = False) -> str | None:
         job.watch()
         job.thread.join(0.5)
     return None
+
+
+def twin(job: Job) -> Job | None:
+    """A job with exactly these runs that another visitor started and is still running:
+    watching it costs nothing, training it again would cost a core."""
+    with _SERVER:
+        other = _SHARED.get(job.key)
+    return other if other is not None and other is not job and other.running else None
+
+
+def stored_job(runs_: list[RunLog]) -> Job | None:
+    """These runs as a finished job, when the run store holds every one of them."""
+    results = [runs.result_of(r.config) for r in runs_]
+    if not runs_ or any(res is None for res in results):
+        return None
+    for run, res in zip(runs_, results, strict=True):
+        run.losses, run.before, run.after = (list(res.losses), list(res.grad_norm_before),
+                                             list(res.grad_norm_after))
+        if res.snapshots:
+            run.snapshot_step, run.hidden_norm = res.snapshots[-1]
+        run.result, run.state = res, "done"
+    now = time.perf_counter()
+    return Job(runs_, started=now, finished=now, from_store=True)
 
 
 # --- what the page shows ---------------------------------------------------------------------

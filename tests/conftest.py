@@ -1,6 +1,8 @@
 """Make the project root importable (engine/, app/) without installing a package."""
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -12,3 +14,7 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+# The run store (engine.store) of the tests' app and servers: a fresh folder per session,
+# never the checkout's data/ folder.
+os.environ.setdefault("UNROLLED_DATA", tempfile.mkdtemp(prefix="unrolled-test-data-"))

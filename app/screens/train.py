@@ -74,7 +74,7 @@ def _live() -> None:
         return
     job.watch()  # the heartbeat: a job nobody looks at stops (app.training)
     if job.running:
-        fraction, text = training.progress(job)
+        fraction, text = panels.progress(job)
         left, right = st.columns([5, 1])
         left.progress(fraction, text=text)
         right.button("Stop", key="train_stop", on_click=job.request_stop, type="primary",
@@ -107,6 +107,7 @@ def _live() -> None:
 
 def results(job: training.Job) -> None:
     """After a job: one line per run, every early stop explained."""
+    panels.stored_note(job)
     for bad, text in training.stop_messages(job):
         (st.error if bad else st.warning)(text)
     st.dataframe(training.result_rows(job), hide_index=True)

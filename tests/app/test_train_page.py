@@ -211,12 +211,13 @@ def _live_page(**state) -> AppTest:
 
 
 def _loss_lengths(at) -> dict[str, int]:
-    """Points of each run's raw loss trace on the loss chart (the first trace of its name)."""
+    """Steps each run's raw loss trace on the loss chart reaches (the first trace of its
+    name): its last point's step + 1 (a long curve is thinned, so not its point count)."""
     out = {}
     for trace in _chart(at, "baseline")["data"]:
         name = trace.get("name") or ""
         if trace.get("mode") == "lines" and not name.startswith("baseline"):
-            out.setdefault(name, len(trace["x"]))
+            out.setdefault(name, trace["x"][-1] + 1 if trace["x"] else 0)
     return out
 
 
@@ -292,7 +293,12 @@ def test_a_full_server_says_why_the_run_waits_then_refuses(monkeypatch):
             "The server is training 3 runs for other visitors; yours starts when one "
             "finishes.")
         monkeypatch.setattr(training, "MAX_WAITING", 0)
-        visitor = _page()  # a third visitor: the line is full
+        twin = _page()  # the same settings: it watches the waiting job, no new training
+        twin.session_state["train_wait"] = False
+        _train(twin)
+        assert twin.session_state["train_job"] is job and not twin.error
+        visitor = _page(tr_seed=7)  # a third visitor with other settings: the line is full
+        visitor.session_state["train_wait"] = False
         _train(visitor)
         assert "train_job" not in visitor.session_state
         assert visitor.error and "not training now" in visitor.error[0].value
