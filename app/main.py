@@ -14,7 +14,7 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app import gc_freeze, lab_state, sidebar, state, talk  # noqa: E402
+from app import gc_freeze, lab_state, sidebar, state, sweep_state, talk  # noqa: E402
 
 st.set_page_config(page_title="Unrolled: how RNNs work and fail", layout="wide")
 
@@ -27,28 +27,31 @@ PAGES = [
     st.Page("screens/scan.py", title="Parallel scan", url_path="scan"),
     st.Page("screens/recipe.py", title="Elman to LRU", url_path="recipe"),
     st.Page("screens/train.py", title="Training lab", url_path="train"),
+    st.Page("screens/sweeps.py", title="Sweeps", url_path="sweeps"),
 ]
 page = st.navigation(PAGES, position="sidebar")
 talk.scene_from_url()  # a bare scene link (?scene=8) loads the scene, whatever its path
 lab_state.read_url_once()  # the link's tr_ params become the lab's widgets (first run only)
+sweep_state.read_url_once()  # the link's sweep id, before the URL is rewritten
 goto = talk.pending_page()  # the scene's page, asked for by that link or a tour button
 if goto and goto != f"screens/{page.url_path or 'unroll'}.py":
     # the link's present/vh ride along (the widgets hold them too; the next run rewrites all)
     st.switch_page(goto, query_params=st.query_params.to_dict())
-if page.url_path == "train":
-    st.sidebar.info("The Training lab has its own setup on the page. The controls below "
+if page.url_path in ("train", "sweeps"):
+    st.sidebar.info(f"The {page.title} page has its own setup. The controls below "
                     "shape the explore pages (Inspect sends a trained network there).")
 settings, notices, trained_entry = sidebar.read()
 st.session_state["settings"] = settings
 if st.session_state.get("w_layer", settings.layer) != settings.layer:
     st.session_state["w_layer"] = settings.layer
-lab_query = lab_state.query() if page.url_path == "train" else None
+lab_query = (lab_state.query() if page.url_path == "train" else
+             sweep_state.query() if page.url_path == "sweeps" else None)
 state.write_url(settings, extra=lab_query)
 talk.presenter(settings)
 for note in notices:
     st.warning(note)
 talk.tour_bar(settings)
-if not settings.present and page.url_path == "train":
+if not settings.present and page.url_path in ("train", "sweeps"):
     talk.link_box(settings, extra=lab_query)  # explore pages: beside their title (ui.header)
 # The page first, the sidebar's widgets after it: the browser applies a rerun's elements in
 # the order they are sent, so the chart no longer waits behind ~25 unchanged controls

@@ -244,6 +244,17 @@ class RunStore:
                                   part).fetchall())
         return out
 
+    def summaries(self, keys) -> dict[str, tuple[str, dict]]:
+        """key -> (status, summary) for the stored keys, without the curves and weights."""
+        keys, out, db = list(keys), {}, self._db()
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            marks = ",".join("?" * len(part))
+            for key, status, summary in db.execute(
+                    f"SELECT key, status, summary FROM runs WHERE key IN ({marks})", part):
+                out[key] = (status, json.loads(summary) if summary else {})
+        return out
+
     def was_evicted(self, key: str) -> bool:
         return self._db().execute("SELECT 1 FROM evicted WHERE key = ?",
                                   (key,)).fetchone() is not None

@@ -366,12 +366,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="auto", choices=("auto", "local", "ray"))
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
-    axes = {name: values for name, values in (
+    given = {name: values for name, values in (
         ("cell", _values(args.cells, str)), ("seq_len", _values(args.seq_len, int)),
         ("lr", _values(args.lr, float)), ("clip", _values(args.clip, float)),
         ("gain", _values(args.gain, float)), ("hidden", _values(args.hidden, int)))
         if values}
-    base = {"steps": args.steps, "batch": args.batch}
+    # one value is a setting every run shares; several make an axis
+    axes = {name: values for name, values in given.items() if len(values) > 1}
+    base = {"steps": args.steps, "batch": args.batch,
+            **{name: values[0] for name, values in given.items() if len(values) == 1}}
+    if not axes and given:  # a sweep of one point still has an axis
+        name = next(iter(given))
+        axes[name] = given[name]
+        base.pop(name)
     try:
         spec = SweepSpec.make(args.task, axes or {"cell": ["lstm"]}, args.seeds, **base)
         backend = make_backend(args.backend, args.workers)
