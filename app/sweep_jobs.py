@@ -74,6 +74,24 @@ def _run(job: SweepJob) -> None:
 def launch(spec: SweepSpec) -> str:
     """Start (or join) the sweep ``spec``; its id, which the page's URL carries."""
     sweep = runs.store().add_sweep(spec.to_json(), keys_of(spec))
+    runs.store().mark_stopped(sweep, False)
+    return _start(sweep, spec)
+
+
+def resume(sweep: str) -> bool:
+    """Go on with a stored sweep that has runs left, nobody stopped, and no thread here
+    runs (a server restart ended it): whoever opens its link resumes it. Whether it runs."""
+    found = table(sweep)
+    if found is None or runs.store().stopped(sweep):
+        return False
+    spec, cells = found
+    if all(c.finished == len(c.keys) for c in cells):
+        return False
+    _start(sweep, spec)
+    return True
+
+
+def _start(sweep: str, spec: SweepSpec) -> str:
     with _LOCK:
         job = _JOBS.get(sweep)
         if job is not None and job.running:
@@ -91,6 +109,8 @@ def job(sweep: str) -> SweepJob | None:
 
 
 def stop(sweep: str) -> None:
+    """Stop: its runs under way end, and a visit no longer resumes it (Launch does)."""
+    runs.store().mark_stopped(sweep)
     j = job(sweep)
     if j is not None:
         j.stop.set()

@@ -5,8 +5,10 @@ identical requests share one row: the first ``claim`` runs it, later ones read i
 it run). Rows hold the summary, the curves (loss, gradient norms, the ||dL/dh_t|| snapshots)
 and the final weights. The file lives in a data folder (``UNROLLED_DATA``, default
 ``<repo>/data``); WAL mode and one connection per thread make it safe under the server's
-threads and the sweep's worker processes. ``evict`` keeps it under a size cap, least
-recently used first, and remembers what it evicted so a link can say so.
+threads and the sweep's worker processes. ``evict`` keeps it under a size cap
+(``UNROLLED_STORE_MB``, default 512), least recently used first, and remembers what it
+evicted so a link can say so. A run whose process died (a server restart) is taken over
+at once on this machine, and on any machine once its heartbeat is stale.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -24,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CAP_BYTES = 512 * 2**20
+DEFAULT_CAP_MB = 512  # UNROLLED_STORE_MB overrides
 STALE_SECONDS = 300.0  # a running row without a heartbeat this long is taken over
 FINISHED = ("done", "diverged")  # a run with a result; "failed" may be retried
 
@@ -39,6 +42,29 @@ def _code_version() -> str:
 
 
 CODE_VERSION = _code_version()
+
+
+OWNER = f"{socket.gethostname()}:{os.getpid()}"  # who runs a row (a restart is another pid)
+
+
+def _dead(owner: str | None) -> bool:
+    """Whether the process that claimed a run is gone: one of this machine's, no longer
+    alive (a server restarted mid-sweep). Another machine's owner is judged by its
+    heartbeat alone."""
+    if not owner or ":" not in owner:
+        return False
+    host, pid = owner.rsplit(":", 1)
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def default_path() -> Path:
@@ -87,11 +113,12 @@ CREATE TABLE IF NOT EXISTS runs (
     key TEXT PRIMARY KEY, config TEXT NOT NULL, status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, step INTEGER, error TEXT, summary TEXT,
     curves BLOB, weights BLOB, bytes INTEGER NOT NULL DEFAULT 0,
-    created REAL NOT NULL, used REAL NOT NULL, heartbeat REAL
+    created REAL NOT NULL, used REAL NOT NULL, heartbeat REAL, owner TEXT
 );
 CREATE TABLE IF NOT EXISTS evicted (key TEXT PRIMARY KEY, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS sweeps (
-    id TEXT PRIMARY KEY, spec TEXT NOT NULL, created REAL NOT NULL, used REAL NOT NULL
+    id TEXT PRIMARY KEY, spec TEXT NOT NULL, created REAL NOT NULL, used REAL NOT NULL,
+    stopped INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sweep_runs (
     sweep TEXT NOT NULL, position INTEGER NOT NULL, key TEXT NOT NULL,
@@ -100,15 +127,24 @@ CREATE TABLE IF NOT EXISTS sweep_runs (
 """
 
 
+ADDED_COLUMNS = (("runs", "owner", "TEXT"), ("sweeps", "stopped", "INTEGER NOT NULL DEFAULT 0"))
+
+
 class RunStore:
     """The SQLite file at ``path`` (``default_path()`` if None), created on first use."""
 
-    def __init__(self, path: str | Path | None = None, cap_bytes: int = DEFAULT_CAP_BYTES):
+    def __init__(self, path: str | Path | None = None, cap_bytes: int | None = None):
         self.path = Path(path) if path is not None else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.cap_bytes = int(cap_bytes)
+        megabytes = float(os.environ.get("UNROLLED_STORE_MB", DEFAULT_CAP_MB))
+        self.cap_bytes = int(cap_bytes if cap_bytes is not None else megabytes * 2**20)
         self._local = threading.local()
-        self._db().executescript(SCHEMA)
+        db = self._db()
+        db.executescript(SCHEMA)
+        for table, column, kind in ADDED_COLUMNS:  # files written before the column was
+            have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     # --- connections -----------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -160,11 +196,19 @@ class RunStore:
             return self._claim(db, key, time.time())
 
     def _claim(self, db, key: str, now: float) -> bool:
-        cur = db.execute(
-            "UPDATE runs SET status = 'running', attempts = attempts + 1, heartbeat = ?, "
-            "error = NULL WHERE key = ? AND (status = 'queued' OR "
-            "(status = 'running' AND heartbeat < ?))", (now, key, now - STALE_SECONDS))
-        return cur.rowcount == 1
+        row = db.execute("SELECT status, heartbeat, owner FROM runs WHERE key = ?",
+                         (key,)).fetchone()
+        if row is None:
+            return False
+        status, beat, owner = row
+        if status == "running" and not (beat is None or beat < now - STALE_SECONDS
+                                        or _dead(owner)):
+            return False
+        if status not in ("queued", "running"):
+            return False
+        db.execute("UPDATE runs SET status = 'running', attempts = attempts + 1, "
+                   "heartbeat = ?, owner = ?, error = NULL WHERE key = ?", (now, OWNER, key))
+        return True
 
     def heartbeat(self, key: str, step: int | None = None) -> None:
         with self._tx() as db:
@@ -294,6 +338,16 @@ class RunStore:
             db.executemany("INSERT OR IGNORE INTO sweep_runs (sweep, position, key) "
                            "VALUES (?, ?, ?)", [(sweep, i, k) for i, k in enumerate(keys)])
         return sweep
+
+    def mark_stopped(self, sweep: str, stopped: bool = True) -> None:
+        """Stopped by a user: a visit no longer resumes it by itself."""
+        with self._tx() as db:
+            db.execute("UPDATE sweeps SET stopped = ? WHERE id = ?", (int(stopped), sweep))
+
+    def stopped(self, sweep: str) -> bool:
+        row = self._db().execute("SELECT stopped FROM sweeps WHERE id = ?",
+                                 (sweep,)).fetchone()
+        return bool(row and row[0])
 
     def sweep(self, sweep: str) -> tuple[dict, list[str]] | None:
         """A stored sweep's spec and run keys, or None."""

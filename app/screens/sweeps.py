@@ -69,8 +69,9 @@ def progress(sweep: str) -> None:
         right.button("Stop", key="sw_stop", on_click=sweep_jobs.stop, args=(sweep,),
                      type="primary", width="stretch")
     elif done < spec.size:
-        st.info(f"{done} of {spec.size} runs finished; the sweep is not running. Launch it "
-                "to go on where it stopped (finished runs are not trained again).")
+        st.info(f"{done} of {spec.size} runs finished; the sweep was stopped. Resume goes "
+                "on where it stopped (finished runs are not trained again).")
+        st.button("Resume", key="sw_resume", on_click=sweep_jobs.launch, args=(spec,))
     if job is not None and job.error:
         st.error(f"The sweep stopped: {job.error}")
     fixed = {}
@@ -147,6 +148,9 @@ if not ui.presenting():
 sweep = ss.get("sw_sweep")
 if sweep:
     job = sweep_jobs.job(sweep)
+    if job is None or not job.running:  # a restart ended it mid-way: it goes on
+        sweep_jobs.resume(sweep)
+        job = sweep_jobs.job(sweep)
     live = job is not None and job.running
     st.fragment(progress, run_every=2.0 if live else None)(sweep)
     if not ui.presenting() and (found := sweep_jobs.table(sweep)) is not None:

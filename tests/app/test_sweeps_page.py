@@ -112,3 +112,37 @@ def test_the_preset_is_the_classic_figure():
     assert at.session_state["sw_values1"] == "10, 25, 50, 100, 200"
     assert {k: at.session_state[k] for k in sweep_state.PRESET} == sweep_state.PRESET
     assert any("30 runs, about" in c.value for c in at.caption)
+
+
+def test_a_sweep_cut_by_a_restart_resumes_when_its_link_is_opened(monkeypatch):
+    import socket
+    import sqlite3
+
+    at = _page(**SMALL)
+    at.button(key="sw_launch").click().run()
+    sweep = at.session_state["sw_sweep"]
+    _finish(sweep)
+    spec, cells = sweep_jobs.table(sweep)
+    # the server died with two runs under way: rows 'running', owned by a gone process
+    cut = list(cells[0].keys)
+    with sqlite3.connect(runs.store().path) as db:
+        db.executemany("UPDATE runs SET status = 'running', owner = ?, heartbeat = ? "
+                       "WHERE key = ?",
+                       [(f"{socket.gethostname()}:{2**22 + 7}", time.time(), k) for k in cut])
+    monkeypatch.setattr(sweep_jobs, "_JOBS", {})  # the new process runs nothing yet
+    link = _page({"sweep": sweep})
+    assert sweep_jobs.job(sweep) is not None  # opening the link resumed it
+    _finish(sweep)
+    assert all(runs.store().get(k).status == "done" for k in cut)
+    assert all(runs.store().get(k).attempts == 1 for c in cells[1:] for k in c.keys)
+    # a sweep someone stopped stays stopped until Resume
+    sweep_jobs.stop(sweep)
+    with sqlite3.connect(runs.store().path) as db:
+        db.execute("UPDATE runs SET status = 'queued' WHERE key = ?", (cut[0],))
+    monkeypatch.setattr(sweep_jobs, "_JOBS", {})
+    link = _page({"sweep": sweep})
+    assert sweep_jobs.job(sweep) is None
+    assert any("was stopped" in i.value for i in link.info)
+    link.button(key="sw_resume").click().run()
+    _finish(sweep)
+    assert runs.store().get(cut[0]).status == "done"

@@ -106,3 +106,20 @@ def test_bad_finish_status_is_refused(tmp_path):
     with pytest.raises(ValueError, match="status"):
         store.finish(key, {}, status="crashed")
     assert unpack_arrays(None) == {}
+
+
+def test_a_run_whose_process_died_is_taken_over_at_once(tmp_path):
+    """A server restarted mid-sweep: its runs' rows say 'running' with a fresh heartbeat,
+    but their owner (a pid on this machine) is gone, so the new process takes them."""
+    import os
+    import socket
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    dead, alive = run_key(_config(1)), run_key(_config(2))
+    for key, pid in ((dead, 2**22 + 12345), (alive, os.getppid())):
+        store.submit(_config(1 if key == dead else 2))
+        with sqlite3.connect(store.path) as db:
+            db.execute("UPDATE runs SET owner = ? WHERE key = ?",
+                       (f"{socket.gethostname()}:{pid}", key))
+    assert store.claim(dead)
+    assert not store.claim(alive)  # its owner lives and beats: not taken
