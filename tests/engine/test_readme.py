@@ -13,21 +13,23 @@ NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
 
 @pytest.fixture(scope="module")
-def readme():
-    """Each python block of the README run as written: (its namespace, its printed lines)."""
+def readme(tmp_path_factory):
+    """Each python block of the README run as written, in an empty folder (the sweep's
+    store file lands there): (its namespace, its printed lines)."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert blocks, "README lost its python example"
     runs = []
-    for code in blocks:
-        ns, out = {}, io.StringIO()
-        with contextlib.redirect_stdout(out):
-            exec(compile(code, "README.md", "exec"), ns)
-        runs.append((ns, [ln for ln in out.getvalue().splitlines() if ln.strip()]))
+    with contextlib.chdir(tmp_path_factory.mktemp("readme")):
+        for code in blocks:
+            ns, out = {}, io.StringIO()
+            with contextlib.redirect_stdout(out):
+                exec(compile(code, "README.md", "exec"), ns)
+            runs.append((ns, [ln for ln in out.getvalue().splitlines() if ln.strip()]))
     return runs
 
 
 def test_readme_example_runs(readme):
-    assert len(readme) == 1, "a new python block in the README needs its claims tested here"
+    assert len(readme) == 2, "a new python block in the README needs its claims tested here"
     ns, lines = readme[0]
     printed = [[float(v) for v in re.findall(NUMBER, ln)] for ln in lines]
     assert [len(p) for p in printed] == [2, 1], lines  # the clip norms, then lambda_max
@@ -80,3 +82,10 @@ def test_readme_example_comments_are_true(readme):
     for name, p in lstm.named_parameters():
         np.testing.assert_allclose(clipped.grads[name], p.grad.numpy(), rtol=1e-12,
                                    atol=1e-15, err_msg=name)
+
+
+def test_readme_sweep_example_trains_its_grid_into_the_store(readme):
+    ns = readme[1][0]
+    progress, spec = ns["progress"], ns["spec"]
+    assert spec.size == 8 and progress.done == 8 and progress.failed == 0
+    assert sorted(status for _, status in progress.results) == ["done"] * 8
