@@ -97,8 +97,9 @@ def open_run(cells) -> None:
                 enumerate(zip(c.keys, c.statuses, strict=True)) if s in ("done", "diverged")]
     if not finished:
         return
-    labels = {k: ", ".join(f"{AXIS_LABELS[n]} {v}" for n, v in c.point.items()) +
-              f", seed {seed}" for c, k, seed in finished}
+    labels = {k: ", ".join(CELL_LABELS.get(v, v) if n == "cell" else f"{AXIS_LABELS[n]} {v}"
+                           for n, v in c.point.items()) + f", seed {seed}"
+              for c, k, seed in finished}
     key = st.selectbox("Open a run", list(labels), format_func=labels.get, key="sw_open")
     run = runs.store().get(key)
     if run is None:

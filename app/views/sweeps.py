@@ -48,20 +48,27 @@ def heatmap_figure(spec, cells, fixed: dict | None = None, title: str = "") -> d
             trow.append(cell_text(cell, int(spec.seeds)))
         z.append(zrow)
         text.append(trow)
-    ticks = [-3, -2, -1, 0]
-    data = [{"type": "heatmap", "z": z, "x": [_label(names[0], v) for v in xs],
-             "y": [_label(names[1], v) for v in ys] if len(names) > 1 else ["all"],
-             "text": text, "texttemplate": "%{text}", "textfont": {"size": 15},
+    x_labels = [_label(names[0], v) for v in xs]
+    y_labels = [_label(names[1], v) for v in ys] if len(names) > 1 else ["all"]
+    data = [{"type": "heatmap", "z": z, "x": x_labels, "y": y_labels, "text": text,
              "colorscale": SEQUENTIAL, "zmin": LOG_RANGE[0],
              "zmax": LOG_RANGE[1], "xgap": 3, "ygap": 3, "hoverongaps": False,
-             "colorbar": {"title": {"text": "loss / baseline"}, "tickvals": ticks,
-                          "ticktext": [f"{10.0 ** t:g}×" for t in ticks]},
+             "colorbar": {"title": {"text": "loss / baseline"},
+                          "tickvals": [-3, -2, -1, 0, LOG_RANGE[1]],
+                          "ticktext": ["0.001×", "0.01×", "0.1×", "1×", "≥ 3×"]},
              "hovertemplate": "%{x}, %{y}<br>%{text}<extra></extra>"}]
+    # the labels as annotations: dark on the pale (yellow) end of the scale, white on the
+    # dark; placed by category index (a label such as "200" would be read as a number)
+    annotations = [{"x": i, "y": j, "xref": "x", "yref": "y", "text": t, "showarrow": False,
+                    "font": {"size": 15, "color": "white" if v is not None and v < -1.2
+                             else "#0f172a"}}
+                   for j, (zrow, trow) in enumerate(zip(z, text, strict=True))
+                   for i, (v, t) in enumerate(zip(zrow, trow, strict=True))]
     layout = base_layout(title, height=140 + 70 * len(ys), legend=False,
                          xaxis=axis(AXIS_LABELS[names[0]], type="category"),
                          yaxis=axis(AXIS_LABELS[names[1]] if len(names) > 1 else "",
                                     type="category", autorange="reversed"),
-                         margin={"l": 110, "r": 30, "b": 70})
+                         annotations=annotations, margin={"l": 110, "r": 30, "b": 70})
     return {"data": data, "layout": layout}
 
 
