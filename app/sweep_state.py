@@ -8,9 +8,8 @@ import re
 
 import streamlit as st
 
-from engine.sweep import AXES, SweepSpec
+from engine.sweep import AXES, SWEEP_CELLS, SweepSpec
 from engine.tasks import TASKS
-from engine.train import CELLS
 
 SWEEP_TASKS = tuple(t for t in ("adding", "copy", "sine", "selective_copy",
                                 "running_parity") if t in TASKS)
@@ -19,8 +18,9 @@ DEFAULTS = {"sw_task": "adding", "sw_axis0": "cell", "sw_values0": "rnn, lstm, g
             "sw_axis1": "seq_len", "sw_values1": "10, 25, 50", "sw_axis2": NONE,
             "sw_values2": "", "sw_seeds": 2, "sw_steps": 400, "sw_hidden": 32,
             "sw_lr": 0.01, "sw_cell": "lstm", "sw_T": 25}
-# The classic figure (issue 16): where RNN, LSTM and GRU stop learning the adding problem
-PRESET = {"sw_task": "adding", "sw_axis0": "cell", "sw_values0": "rnn, lstm, gru",
+# The classic figure (engine.sweep.classic_figure): where RNN, IRNN, LSTM and GRU stop
+# learning the adding problem
+PRESET = {"sw_task": "adding", "sw_axis0": "cell", "sw_values0": "rnn, irnn, lstm, gru",
           "sw_axis1": "seq_len", "sw_values1": "10, 25, 50, 100, 200", "sw_axis2": NONE,
           "sw_values2": "", "sw_seeds": 2, "sw_steps": 600, "sw_hidden": 32, "sw_lr": 0.01}
 SWEEP_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -65,9 +65,9 @@ def _values(name: str, text: str) -> list:
     except ValueError:
         raise ValueError(f"{name}: {text!r} is not a list of {kind.__name__}s") from None
     if name == "cell":
-        bad = [v for v in values if v not in CELLS]
+        bad = [v for v in values if v not in SWEEP_CELLS]
         if bad:
-            raise ValueError(f"cell: {', '.join(bad)} is not one of {', '.join(CELLS)}")
+            raise ValueError(f"cell: {', '.join(bad)} is not one of {', '.join(SWEEP_CELLS)}")
     return list(dict.fromkeys(values))
 
 

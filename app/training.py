@@ -35,6 +35,7 @@ import torch
 
 from app import runs
 from app.lab_state import CELL_LABELS, MAX_RUNS, MAX_STEPS
+from engine.run_record import config_dict, record_result
 from engine.tasks import make_task
 from engine.train import StepInfo, TrainConfig, TrainResult, train
 
@@ -48,6 +49,10 @@ MAX_WAITING = 4  # jobs waiting for a trainer; one more is refused with a messag
 UNWATCHED_S = float(os.environ.get("UNROLLED_UNWATCHED_S", "15"))
 UNWATCHED = "nobody was watching"
 RUN_COLORS = ("#2563eb", "#c2410c", "#059669")
+# Where a job's runs train: "threads", side by side on this server (one core a job), or
+# "ray", each run a task on the Ray cluster at RAY_ADDRESS: a classroom server hands its
+# training to a cluster and keeps its cores for the pages (the curves still arrive live).
+LAB_BACKEND = os.environ.get("UNROLLED_LAB_BACKEND", "threads")
 
 # engine.train.build seeds torch's global RNG and draws the read-out's weights from it: two
 # builds at once (runs side by side, another visitor's, a weights upload) would take each
@@ -327,6 +332,49 @@ def _train_run(job: Job, i: int, turns: _Turns) -> None:
         turns.finished(i)
 
 
+def _train_on_ray(job: Job) -> None:
+    """Every run as a Ray task on the cluster (engine.remote), all at once; the steps they
+    report are drained into the runs' curves (the page draws them live) until each returns.
+    Stop (or nobody watching) tells the workers to stop."""
+    from engine import remote
+
+    ray = remote.connect()
+    board = remote.board(len(job.runs))
+    pending = {}
+    for i, run in enumerate(job.runs):
+        pending[remote.submit(config_dict(run.config), board, i)] = i
+        run.state = "training"
+    stopping = False
+    while pending:
+        job.check_watched()
+        if job.stop.is_set() and not stopping:
+            board.request_stop.remote()
+            stopping = True
+        done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0.3)
+        _drain(job, ray.get(board.take.remote()))  # a finished task's steps are all there
+        for ref in done:
+            run = job.runs[pending.pop(ref)]
+            try:
+                run.result = record_result(run.config, ray.get(ref))
+            except Exception as exc:  # noqa: BLE001 - the run says why; the others go on
+                run.error = f"training failed on the cluster: {type(exc).__name__}: {exc}"
+            else:
+                if job.why and run.result.stopped and run.result.stopped.startswith("stopped"):
+                    run.note = f"stopped at step {len(run.losses)}: {job.why}"
+                _keep(run)
+            run.state = "done"
+
+
+def _drain(job: Job, steps_per_run: list) -> None:
+    for run, steps in zip(job.runs, steps_per_run, strict=True):
+        for loss, before, after, step, hidden_norm in steps:
+            run.losses.append(loss)
+            run.before.append(before)
+            run.after.append(after)
+            if hidden_norm is not None:
+                run.hidden_norm, run.snapshot_step = hidden_norm, step
+
+
 def _keep(run: RunLog) -> None:
     """Put a complete run in the run store; a store that fails costs only the sharing."""
     try:
@@ -345,6 +393,9 @@ def run_job(job: Job) -> None:
                 run.error = f"not started: {job.why or 'stopped by the user'}"
             return
         job.started = time.perf_counter()
+        if LAB_BACKEND == "ray":
+            _train_on_ray(job)
+            return
         turns = _Turns(len(job.runs))
         threads = [threading.Thread(target=_train_run, args=(job, i, turns), daemon=True,
                                     name=f"unrolled-train-{i}") for i in range(len(job.runs))]

@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .store import StoredRun, pack_arrays
+from .store import StoredRun, pack_arrays, unpack_arrays
 from .train import TrainConfig, TrainResult, load_weights, save_weights
 
 
@@ -42,8 +42,19 @@ def config_of(run: StoredRun) -> TrainConfig:
 
 def to_result(run: StoredRun) -> TrainResult:
     """The stored run as the trainer returned it (its model rebuilt from the weights)."""
-    config, summary, c = config_of(run), run.summary, run.curves
-    model = load_weights(run.weights, config) if run.weights else None
+    return result_of(config_of(run), run.summary, run.curves, run.weights)
+
+
+def record_result(config: TrainConfig, record: dict) -> TrainResult:
+    """``to_record``'s output (from a remote worker) as the trainer's result."""
+    return result_of(config, record["summary"], unpack_arrays(record["curves"]),
+                     record["weights"])
+
+
+def result_of(config: TrainConfig, summary: dict, c: dict,
+              weights: bytes | None) -> TrainResult:
+    """A TrainResult from a record's parts: summary, curves (arrays), weights (or None)."""
+    model = load_weights(weights, config) if weights else None
     snapshots = list(zip(c.get("snapshot_steps", np.zeros(0, int)).tolist(),
                          c.get("snapshots", []), strict=False))
     return TrainResult(config=config, baseline_loss=summary["baseline_loss"],

@@ -87,9 +87,10 @@ class SweepSpec:
                 for combo in itertools.product(*(values for _, values in self.axes))]
 
     def configs(self) -> list[TrainConfig]:
-        """Every run, grid point by grid point, seeds 0..seeds-1 within each."""
+        """Every run, grid point by grid point, seeds 0..seeds-1 within each. The cell
+        "irnn" is Le et al.'s IRNN: an Elman RNN with ReLU and W_hh = I."""
         base = replace(TrainConfig(), task=self.task, **dict(self.base))
-        return [replace(base, **point, seed=seed)
+        return [replace(base, **_cell_settings(point), seed=seed)
                 for point in self.points() for seed in range(int(self.seeds))]
 
     def to_json(self) -> dict:
@@ -102,11 +103,19 @@ class SweepSpec:
                         **data.get("base", {}))
 
 
+SWEEP_CELLS = (*CELLS, "irnn")  # what a cell axis takes: the trainable cells and the IRNN
+IRNN = {"cell": "rnn", "activation": "relu", "init": "identity"}
+
+
+def _cell_settings(point: dict) -> dict:
+    """A grid point as TrainConfig fields (the IRNN's cell, activation and init)."""
+    return {**point, **IRNN} if point.get("cell") == "irnn" else dict(point)
+
+
 def classic_figure(steps: int = 600) -> SweepSpec:
-    """Where each cell stops learning the adding problem: RNN, LSTM, GRU and IRNN (an
-    identity-initialised ReLU RNN needs its own init and activation, so it is its own sweep:
-    ``classic_irnn``) over T in {10, 25, 50, 100, 200}."""
-    return SweepSpec.make("adding", {"cell": ["rnn", "lstm", "gru"],
+    """Where each cell stops learning the adding problem: RNN, LSTM, GRU and the IRNN over
+    T in {10, 25, 50, 100, 200}, two seeds each."""
+    return SweepSpec.make("adding", {"cell": ["rnn", "irnn", "lstm", "gru"],
                                      "seq_len": [10, 25, 50, 100, 200]},
                           seeds=2, steps=steps, hidden=32, batch=32, clip=1.0)
 
@@ -353,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.sweep", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="adding")
-    parser.add_argument("--cells", help=f"comma-separated, of {', '.join(CELLS)}")
+    parser.add_argument("--cells", help=f"comma-separated, of {', '.join(SWEEP_CELLS)}")
     parser.add_argument("--seq-len", help="comma-separated sequence lengths")
     parser.add_argument("--lr", help="comma-separated learning rates")
     parser.add_argument("--clip", help="comma-separated clipping thresholds")

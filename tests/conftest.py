@@ -18,3 +18,5 @@ torch.set_num_threads(1)
 # The run store (engine.store) of the tests' app and servers: a fresh folder per session,
 # never the checkout's data/ folder.
 os.environ.setdefault("UNROLLED_DATA", tempfile.mkdtemp(prefix="unrolled-test-data-"))
+
+from tests.ray_cluster import ray_head  # noqa: E402, F401 - a loopback Ray head, for any test

@@ -21,7 +21,7 @@ def _duration(seconds: float) -> str:
 
 
 def setup() -> None:
-    st.button("Preset: where RNN, LSTM and GRU stop learning the adding problem",
+    st.button("Preset: where RNN, IRNN, LSTM and GRU stop learning the adding problem",
               key="sw_preset", on_click=sweep_state.apply_preset)
     c = st.columns([1.3, 1, 1, 1, 1])
     c[0].selectbox("Task", sweep_state.SWEEP_TASKS, key="sw_task", format_func=TASK_LABELS.get)
@@ -134,7 +134,7 @@ if not ui.presenting():
     with st.expander("New sweep", expanded=not ss.get("sw_sweep")):
         setup()
         try:
-            spec = sweep_state.spec()
+            spec = ss["sw_spec_now"] = sweep_state.spec()
             seconds = sweep_jobs.estimate_seconds(spec)
             st.caption(f"{spec.size} runs, about {_duration(seconds)} on "
                        f"{sweep_jobs.WORKERS} worker(s) here (runs already stored cost "

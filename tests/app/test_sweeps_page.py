@@ -111,7 +111,10 @@ def test_the_preset_is_the_classic_figure():
     at.button(key="sw_preset").click().run()
     assert at.session_state["sw_values1"] == "10, 25, 50, 100, 200"
     assert {k: at.session_state[k] for k in sweep_state.PRESET} == sweep_state.PRESET
-    assert any("30 runs, about" in c.value for c in at.caption)
+    assert any("40 runs, about" in c.value for c in at.caption)
+    from engine.sweep import classic_figure
+
+    assert at.session_state["sw_spec_now"].configs() == classic_figure().configs()
 
 
 def test_a_sweep_cut_by_a_restart_resumes_when_its_link_is_opened(monkeypatch):

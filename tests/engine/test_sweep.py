@@ -3,15 +3,8 @@ retrying a dead worker a bounded number of times, and a NaN run stored as diverg
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -65,7 +58,9 @@ def test_the_grid_is_every_point_times_every_seed():
     assert configs[0] == TrainConfig(task="adding", cell="rnn", seq_len=10, seed=0, steps=50)
     assert [c.seed for c in configs[:3]] == [0, 1, 2]
     assert SweepSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
-    assert classic_figure().size == 30
+    assert classic_figure().size == 40
+    irnn = SweepSpec.make("adding", {"cell": ["irnn"]}).configs()[0]
+    assert (irnn.cell, irnn.activation, irnn.init) == ("rnn", "relu", "identity")
     for bad, match in (({"colour": [1]}, "axis must be"), ({}, "one to three"),
                        ({"cell": []}, "no values"), ({"cell": ["elman"]}, "cell must be")):
         with pytest.raises(ValueError, match=match):
@@ -151,55 +146,6 @@ def test_the_command_line_prints_json_lines(tmp_path, capsys):
     assert code == 0 and len(lines) == 3
     assert {line["status"] for line in lines[:2]} == {"done"}
     assert lines[-1]["runs"] == 2 and lines[-1]["done"] == 2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def ray_head(monkeypatch):
-    """A real Ray head on loopback, started by the test (skipped where Ray cannot start);
-    token authentication off, for this head and this client only. ``--block`` keeps the
-    head in one process group that the test ends: other Ray instances are left alone."""
-    pytest.importorskip("ray")
-    ray_bin = Path(sys.executable).with_name("ray")
-    if not ray_bin.exists():
-        pytest.skip("the ray command is not installed")
-    port = _free_port()
-    temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # AF_UNIX paths: <= 107 bytes
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONPATH": str(ROOT)}
-    head = subprocess.Popen(
-        [str(ray_bin), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-         f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
-         "--disable-usage-stats", f"--temp-dir={temp}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and head.poll() is None:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.3)
-        else:
-            pytest.skip("ray could not start here: "
-                        f"{(head.stderr.read() if head.poll() is not None else b'')[-400:]!r}")
-        yield f"127.0.0.1:{port}"
-    finally:
-        import ray
-
-        ray.shutdown()
-        os.killpg(head.pid, signal.SIGTERM)
-        try:
-            head.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(head.pid, signal.SIGKILL)  # the head's raylet, GCS and workers
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_a_sweep_runs_on_a_ray_cluster(tmp_path, ray_head):
