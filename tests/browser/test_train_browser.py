@@ -144,7 +144,7 @@ def test_a_full_server_queues_a_visitor_and_a_closed_tab_stops_its_runs(browser,
     try:
         _race(first, 5000)
         first.get_by_text("Training side by side: RNN").wait_for(timeout=60_000)
-        _race(second, 5000)
+        _race(second, 4000)  # other settings (the same would watch the first race)
         second.get_by_text("The server is training 2 runs for other visitors; yours starts "
                            "when one finishes.").wait_for(timeout=30_000)
         assert second.locator("[data-testid='stException']").count() == 0
