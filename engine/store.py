@@ -67,6 +67,20 @@ def _dead(owner: str | None) -> bool:
     return False
 
 
+def _wal(db: sqlite3.Connection) -> None:
+    """WAL mode (it stays with the file). Switching needs the file to itself, and SQLite
+    answers "locked" at once rather than waiting while another connection creates it:
+    try again for a few seconds."""
+    for _ in range(200):
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            time.sleep(0.025)
+    raise sqlite3.OperationalError("the run store stayed locked: could not switch it to WAL")
+
+
 def default_path() -> Path:
     """``$UNROLLED_DATA/runs.sqlite`` (default: the repository's ``data`` folder)."""
     return Path(os.environ.get("UNROLLED_DATA", ROOT / "data")) / "runs.sqlite"
@@ -152,9 +166,9 @@ class RunStore:
         if db is None or getattr(self._local, "pid", None) != os.getpid():
             db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
                                  check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
+            _wal(db)
+            db.execute("PRAGMA synchronous=NORMAL")
             self._local.db, self._local.pid = db, os.getpid()
         return db
 

@@ -123,3 +123,23 @@ def test_a_run_whose_process_died_is_taken_over_at_once(tmp_path):
                        (f"{socket.gethostname()}:{pid}", key))
     assert store.claim(dead)
     assert not store.claim(alive)  # its owner lives and beats: not taken
+
+
+def test_many_processes_threads_opening_a_new_file_at_once(tmp_path):
+    """Creating the file races: switching it to WAL answers 'locked' at once (no busy
+    wait) while another connection creates it; every opener must still get in."""
+    errors, barrier = [], threading.Barrier(16)
+
+    def open_it():
+        barrier.wait()
+        try:
+            RunStore(tmp_path / "new.sqlite").submit(_config())
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
