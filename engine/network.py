@@ -261,6 +261,17 @@ class Network:
 
         return network_from_torch(cls, module)
 
+    @classmethod
+    def from_state_dict(cls, sd: dict, prefix: str | None = None,
+                        nonlinearity: str | None = None) -> Network:
+        """The recurrent module of any torch state_dict (keys like
+        ``encoder.lstm.weight_ih_l0``): cell, sizes, layers and directions from its keys
+        and shapes (engine.state_dict). ``prefix`` picks one of several; an RNN needs its
+        ``nonlinearity``."""
+        from .state_dict import network
+
+        return network(cls, sd, prefix, nonlinearity)
+
     def to_torch(self):
         from .torch_bridge import network_to_torch
 
