@@ -10,7 +10,7 @@ from dataclasses import fields
 
 import streamlit as st
 
-from app import trained
+from app import trained, your_model
 from app.state import (
     CHOICES,
     DIAGONAL,
@@ -141,10 +141,13 @@ def draw(entry: trained.Trained | None, own_network: bool = False) -> None:
     fixed = entry is not None  # a trained network fixes its shape, weights and input
     sb.markdown("### Network")
     if fixed:
-        sb.info(f"Trained weights: {entry.label} on the {entry.task} task (T = "
+        sb.info(f"Your network: {entry.label}; {entry.input_note} (T = {entry.seq_len})."
+                if entry.input_note else
+                f"Trained weights: {entry.label} on the {entry.task} task (T = "
                 f"{entry.seq_len}, seed {entry.seed}); its input is one sequence of that "
                 "task.")
         sb.button("Clear trained weights", key="w_clear_weights", on_click=_clear_weights)
+    your_model.panel(sb)
     sb.selectbox("Cell", CHOICES["cell"], key="w_cell", format_func=CELL_LABELS.get,
                  disabled=fixed)
     fixed_act = ss["w_cell"] in GATED or not CELLS[ss["w_cell"]].uses_activation

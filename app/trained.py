@@ -39,6 +39,7 @@ class Trained:
     seed: int
     x: np.ndarray  # (T, I) float64: one sequence of the task, the pages' input
     label: str
+    input_note: str = ""  # what x is, where it is not a sequence of the task (uploads)
 
 
 @st.cache_resource(show_spinner=False)
