@@ -76,6 +76,18 @@ def export_panel(fig: dict, name: str, key: str | None = None) -> None:
         st.caption("Files for slides: the HTML plays offline (Play button included); "
                    "PNG and GIF are drawn by Chromium.")
 
+        if st.button("Python script and notebook", key=f"{key}-code",
+                     icon=":material/terminal:",
+                     help="The view's numbers rebuilt with Unrolled's engine: same settings, "
+                          "seed and input (a trained network's weights beside them)."):
+            from app import code_export, trained, ui
+
+            s = ui.settings()
+            data = code_export.bundle(s, trained.lookup(s.weights))
+            st.download_button("Download unrolled_view.zip", data, file_name="unrolled_view.zip",
+                               mime="application/zip", key=f"{key}-code-dl", on_click="ignore",
+                               type="primary")
+
         if st.button("Build HTML", key=f"{key}-html", icon=":material/code:"):
             with st.spinner("Embedding plotly.js…"):
                 data = export.to_html(fig)
