@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app import trained, training, ui
+from app import lab_state, trained, training, ui
 from app.lab_state import ESN_SIZES, TASK_LABELS, LabSettings, from_state
 from app.state import GATED
 from app.views import train as tv
@@ -53,6 +53,17 @@ def on_train() -> None:
             ss["train_message"] = refused
         else:
             ss["train_job"] = job
+
+
+def stop_conditions(where, busy: bool) -> None:
+    """A target loss and a patience, both off at 0 (engine.train.StopConditions)."""
+    with where.popover("Stop conditions", disabled=busy):
+        st.number_input("Target loss (0: off)", 0.0, 100.0, key="tr_target", format="%g",
+                        help="Stop once the mean loss of the last 50 steps is this low.")
+        st.number_input("Patience in steps (0: off)", 0, lab_state.MAX_STEPS,
+                        key="tr_patience",
+                        help="Stop when that mean has not improved by 0.1% for this many "
+                             "steps.")
 
 
 def progress(job: training.Job) -> tuple[float, str]:

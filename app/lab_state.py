@@ -58,9 +58,10 @@ MAX_PROMPT = 200
 CHOICES = {"task": TASKS, "act": ("tanh", "relu"), "init": ("default", "orthogonal", "identity"),
            "opt": OPTIMIZERS, "clip": ("none", "norm", "value")}
 INTS = {"T": (2, 200), "layers": (1, 3), "steps": (1, MAX_STEPS), "seed": (0, 999_999),
-        "tbptt": (0, 200)}
+        "tbptt": (0, 200), "patience": (0, MAX_STEPS)}
 GRIDS = {"hidden": HIDDENS, "batch": BATCHES, "esn_hidden": ESN_SIZES, "lr": LRS}
-FLOATS = {"threshold": (0.001, 1e6, None), "radius": (0.1, 1.5, 0.05), "temp": (0.1, 2.0, 0.1),
+FLOATS = {"threshold": (0.001, 1e6, None), "target": (0.0, 100.0, None),
+          "radius": (0.1, 1.5, 0.05), "temp": (0.1, 2.0, 0.1),
           "length": (20, 600, 20)}  # (low, high, slider step or None)
 
 
@@ -87,6 +88,8 @@ class LabSettings:
     clip: str = "norm"
     threshold: float = 1.0
     tbptt: int = 0  # 0: full BPTT
+    target: float = 0.0  # stop at this mean loss (0: off)
+    patience: int = 0  # stop after this many steps without improvement (0: off)
     radius: float = 0.9  # echo state network
     esn_hidden: int = 100
     temp: float = 0.8  # sampling from the character model
@@ -113,7 +116,8 @@ class LabSettings:
                            lr=float(self.lr), batch=self.batch, steps=self.steps, clip=clip,
                            clip_mode=self.clip if clip else "norm", tbptt=self.window,
                            seed=self.seed, snapshot_every=max(1, self.steps // 25),
-                           text=text if self.task == "chars" else None)
+                           text=text if self.task == "chars" else None,
+                           target_loss=self.target or None, patience=self.patience or None)
 
     def summary(self) -> str:
         """One line that says what the runs are: the locked setup's label while training."""

@@ -12,7 +12,7 @@ from dataclasses import asdict
 import numpy as np
 
 from .store import StoredRun, pack_arrays, unpack_arrays
-from .train import TrainConfig, TrainResult, load_weights, save_weights
+from .train import TrainConfig, TrainResult, load_weights, save_weights, stopped_early
 
 
 def diverged(result: TrainResult) -> bool:
@@ -20,8 +20,9 @@ def diverged(result: TrainResult) -> bool:
 
 
 def complete(result: TrainResult) -> bool:
-    """Whether the run is worth keeping: it ran all its steps, or diverged (a result too)."""
-    return result.stopped is None or diverged(result)
+    """Whether the run is worth keeping: it ran all its steps, met a stop condition, or
+    diverged (a result too); not one stopped by a user."""
+    return result.stopped is None or diverged(result) or stopped_early(result)
 
 
 def to_record(result: TrainResult) -> dict:

@@ -56,6 +56,8 @@ class TrainConfig:
     snapshot_every: int = 100
     noise: float = 0.1
     text: str | None = field(default=None, repr=False)  # chars task: your own text
+    target_loss: float | None = None  # stop once the mean loss of the last steps is this low
+    patience: int | None = None  # stop when that mean has not improved for this many steps
 
     def validated(self) -> TrainConfig:
         """Check every field (ValueError naming it), return self."""
@@ -75,6 +77,10 @@ class TrainConfig:
         limits.check_int("snapshot_every", self.snapshot_every, 1, 1_000_000)
         limits.check_positive("lr", self.lr)
         limits.check_positive("gain", self.gain)
+        if self.target_loss is not None:
+            limits.check_positive("target_loss", self.target_loss)
+        if self.patience is not None:
+            limits.check_int("patience", self.patience, 1, 1_000_000)
         if self.clip is not None:
             limits.check_positive("clip", self.clip)
         if self.tbptt is not None:
@@ -258,6 +264,40 @@ def build(config: TrainConfig) -> tuple[TrainConfig, Task, SequenceModel]:
     return config, task, SequenceModel(config, task)
 
 
+MEAN_OF = 50  # the stop conditions watch the mean loss of this many last steps
+EARLY_STOPS = ("reached the target loss", "no improvement for")
+
+
+class StopConditions:
+    """A target loss and a patience, on the mean loss of the last ``MEAN_OF`` steps (one
+    minibatch's loss is too noisy to stop on)."""
+
+    def __init__(self, config: TrainConfig):
+        self.target, self.patience = config.target_loss, config.patience
+        self.recent: list[float] = []
+        self.best, self.best_step = math.inf, 0
+
+    def stop(self, step: int, loss: float) -> str | None:
+        """Why to stop after ``step``, or None."""
+        self.recent = (self.recent + [loss])[-MEAN_OF:]
+        mean = sum(self.recent) / len(self.recent)
+        if self.target is not None and len(self.recent) == MEAN_OF and mean <= self.target:
+            return (f"reached the target loss {self.target:g} at step {step} (mean of the "
+                    f"last {MEAN_OF} steps {mean:.4g})")
+        if self.patience is not None:
+            if mean < self.best * (1 - 1e-3):
+                self.best, self.best_step = mean, step
+            elif step - self.best_step >= self.patience:
+                return (f"no improvement for {self.patience} steps: stopped at step {step} "
+                        f"(best mean loss {self.best:.4g} at step {self.best_step})")
+        return None
+
+
+def stopped_early(result: TrainResult) -> bool:
+    """Ended by a stop condition: a finished result, not an interruption."""
+    return result.stopped is not None and result.stopped.startswith(EARLY_STOPS)
+
+
 def train(config: TrainConfig, callback: Callable[[StepInfo], None] | None = None,
           should_stop: Callable[[], bool] | None = None,
           model: SequenceModel | None = None) -> TrainResult:
@@ -269,6 +309,7 @@ def train(config: TrainConfig, callback: Callable[[StepInfo], None] | None = Non
     rng = np.random.default_rng(config.seed)
     losses, before, after, snapshots = [], [], [], []
     stopped = None
+    watch = StopConditions(config)
     start = time.perf_counter()
     for step in range(config.steps):
         if should_stop is not None and should_stop():
@@ -294,6 +335,9 @@ def train(config: TrainConfig, callback: Callable[[StepInfo], None] | None = Non
         info = StepInfo(step, loss, norm_before, norm_after, hidden_norm)
         if callback is not None:
             callback(info)
+        stopped = watch.stop(step, loss)
+        if stopped:
+            break
     seconds = time.perf_counter() - start
     blew_up = stopped is not None and stopped.startswith("the loss")
     final = float("nan") if blew_up else evaluate(model, task, config.seed)
@@ -376,6 +420,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clip-mode", default=defaults.clip_mode, choices=CLIP_MODES)
     parser.add_argument("--tbptt", type=int, default=None)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--target-loss", type=float, default=None,
+                        help="stop once the mean loss of the last 50 steps is this low")
+    parser.add_argument("--patience", type=int, default=None,
+                        help="stop when that mean has not improved for this many steps")
     parser.add_argument("--snapshot-every", type=int, default=defaults.snapshot_every)
     parser.add_argument("--log-every", type=int, default=100, help="progress lines on stderr")
     args = parser.parse_args(argv)

@@ -65,6 +65,7 @@ def controls(lab: LabSettings, busy: bool) -> None:
         panels.text_uploader(c[3], busy)
         if ss.get("train_text_error"):
             box.error(ss["train_text_error"])
+    panels.stop_conditions(c[3], busy)
 
 
 def _live() -> None:

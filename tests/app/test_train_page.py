@@ -401,3 +401,12 @@ def test_the_lru_trains_on_selective_copying_and_inspect_opens_it():
 def test_selective_copying_too_short_says_why():
     at = _train(_page(tr_task="selective_copy", tr_T=6))
     assert any("at least 9" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_a_target_loss_ends_the_run_and_says_so():
+    at = _train(_page(tr_task="sine", tr_cells=["gru"], tr_steps=3000, tr_lr=0.01,
+                      tr_target=0.05, tr_patience=0))
+    job = at.session_state["train_job"]
+    assert len(job.runs[0].losses) < 3000
+    assert any("GRU: reached the target loss 0.05" in w.value for w in at.warning)
+    assert at.query_params["tr_target"] in ("0.05", ["0.05"])

@@ -1,6 +1,7 @@
 """The torch trainer: determinism, learning, clipping reports, explosions, weights, CLI."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -275,3 +276,20 @@ def test_the_modern_cells_train_and_their_snapshots_are_the_engines(cell):
     snaps = [s.hidden_norm for s in seen if s.hidden_norm is not None]
     assert snaps[0].shape == (1, 1, 20) and np.isfinite(snaps[-1]).all()
     assert tr.to_network(result.model).cell_name == cell
+
+
+def test_stop_conditions_end_a_run_as_a_finished_result():
+    from engine.run_record import complete
+    from engine.train import MEAN_OF, TrainConfig, train
+
+    base = TrainConfig(task="sine", seq_len=10, cell="gru", hidden=8, batch=8, steps=2000,
+                       lr=0.01, snapshot_every=1000)
+    reached = train(replace(base, target_loss=0.05))
+    assert reached.stopped.startswith("reached the target loss 0.05")
+    assert len(reached.losses) < 2000 and np.mean(reached.losses[-MEAN_OF:]) <= 0.05
+    assert complete(reached)  # kept in the run store like a full run
+    stuck = train(replace(base, lr=1e-7, patience=60, optimizer="sgd"))
+    assert stuck.stopped.startswith("no improvement for 60 steps") and complete(stuck)
+    assert len(stuck.losses) < 2000
+    with pytest.raises(ValueError, match="patience"):
+        replace(base, patience=0).validated()
