@@ -383,7 +383,8 @@ def test_upload_limits_fit_what_is_uploaded_and_agree_with_the_page():
     assert lab_panels.MAX_UPLOAD == 4 * MAX_TEXT_CHARS <= limit  # the text check comes first
     at = _page(tr_task="chars")
     shown = {u.proto.label: u.proto.max_upload_size_mb for u in at.file_uploader}
-    assert set(shown.values()) == {lab_panels.UPLOAD_MB} and len(shown) == 2, shown
+    # the lab's text and weights, and the sidebar's "your model": one limit for all
+    assert set(shown.values()) == {lab_panels.UPLOAD_MB} and len(shown) == 3, shown
 
 
 def test_the_lru_trains_on_selective_copying_and_inspect_opens_it():
