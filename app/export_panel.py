@@ -73,8 +73,9 @@ def export_panel(fig: dict, name: str, key: str | None = None) -> None:
     if not pop.open:
         return
     with pop:
-        st.caption("Files for slides: the HTML plays offline (Play button included); "
-                   "PNG and GIF are drawn by Chromium.")
+        st.caption("The code that rebuilds these numbers (a script and a notebook), and "
+                   "files for slides: the HTML plays offline (Play button included); PNG "
+                   "and GIF are drawn by Chromium.")
 
         if st.button("Python script and notebook", key=f"{key}-code",
                      icon=":material/terminal:",
