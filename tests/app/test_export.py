@@ -141,9 +141,13 @@ def test_panel_draws_when_open_builds_html_on_click_and_shows_errors_as_messages
     assert not at.button  # closed: its widgets are not even drawn
     at.session_state["export-tiny-chart-popover"] = True  # what opening it does
     at.run()
-    assert [b.label for b in at.button] == ["Build HTML", "Render PNG (1920 × 1080)",
+    assert [b.label for b in at.button] == ["Python script and notebook", "Build HTML",
+                                            "Render PNG (1920 × 1080)",
                                             "Render GIF (5 frames)"]
     assert not at.get("download_button")  # nothing is built on an ordinary rerun
+    at.button(key="export-tiny-chart-code").click().run()
+    (download,) = at.get("download_button")
+    assert download.proto.label == "Download unrolled_view.zip" and not at.exception
     at.button(key="export-tiny-chart-html").click().run()
     (download,) = at.get("download_button")
     assert download.proto.label.startswith("Download tiny-chart.html")
