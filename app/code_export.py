@@ -23,10 +23,12 @@ NOTEBOOK = "unrolled_view.ipynb"
 
 
 def _header(s: Settings) -> str:
-    query = "&".join(f"{k}={v}" for k, v in s.to_query().items() if k not in ("vh", "present"))
-    return (f'"""Unrolled\'s view, rebuilt with its engine ({query or "the defaults"}).\n\n'
+    """A constant docstring, and the settings as one comment line of JSON: nothing a link
+    carries (a typed text) ever becomes code."""
+    query = {k: v for k, v in s.to_query().items() if k not in ("vh", "present")}
+    return ('"""Unrolled\'s view, rebuilt with its engine.\n\n'
             "Run it from an Unrolled checkout (the engine/ folder importable): python "
-            f'{SCRIPT}\n"""\n')
+            f'{SCRIPT}\n"""\n# settings: {json.dumps(query, ensure_ascii=True)}\n')
 
 
 def _build(s: Settings, entry: Trained | None) -> str:
@@ -82,7 +84,8 @@ def notebook(s: Settings, entry: Trained | None = None) -> bytes:
     import nbformat
 
     cells = [nbformat.v4.new_markdown_cell(
-        "# Unrolled's view, rebuilt with its engine\n\n" + _header(s).strip('"\n'))]
+        "# Unrolled's view, rebuilt with its engine\n\nThe settings are in settings.json "
+        "beside this notebook; the code below holds them.")]
     cells += [nbformat.v4.new_code_cell(c.rstrip("\n")) for c in code_cells(s, entry)]
     cells.append(nbformat.v4.new_code_cell(
         "import plotly.graph_objects as go\n\n"

@@ -32,20 +32,32 @@ def _on_upload() -> None:
     except ValueError as exc:
         ss["model_error"] = f"{file.name}: {exc}"
         return
+    except Exception as exc:  # noqa: BLE001 - a callback must never show a traceback
+        ss["model_error"] = f"{file.name} could not be read: {type(exc).__name__}"
+        return
     ss["model_sd"], ss["model_found"], ss["model_name"] = sd, found, file.name
+
+
+def _picked(found: list) -> sdm.Found:
+    """The recurrent module the visitor chose (the only one, or the selectbox's)."""
+    index = int(st.session_state.get("w_model_pick") or 0) if len(found) > 1 else 0
+    return found[min(index, len(found) - 1)]
 
 
 def _open() -> None:
     """Build the chosen module's network and hand it to the pages."""
     ss = st.session_state
-    found = ss["model_found"]
-    pick = found[int(ss.get("w_model_pick") or 0)] if len(found) > 1 else found[0]
+    pick = _picked(ss["model_found"])
     settings = ss.get("settings")
     try:
         net = Network.from_state_dict(ss["model_sd"], prefix=pick.prefix,
                                       nonlinearity=ss.get("w_model_act", "tanh"))
     except ValueError as exc:
         ss["model_error"] = f"{ss['model_name']}: {exc}"
+        return
+    except Exception as exc:  # noqa: BLE001 - a callback must never show a traceback
+        ss["model_error"] = f"{ss['model_name']}: its weights could not be used " \
+                            f"({type(exc).__name__})"
         return
     entry = entry_for(net, settings, f"your {pick.cell.upper()} ({ss['model_name']})")
     ss["w_weights"] = trained.register(entry)
@@ -84,12 +96,12 @@ def panel(sb) -> None:
                          format_func=lambda i: found[i].label)
         else:
             st.caption(found[0].label)
-        pick = found[int(ss.get("w_model_pick") or 0)] if len(found) > 1 else found[0]
+        pick = _picked(found)
         if pick.cell == "rnn":
             st.radio("Its nonlinearity (a state_dict does not say)", ("tanh", "relu"),
                      key="w_model_act", horizontal=True)
         if pick.readout:
-            st.caption(f"Read-out beside it: {pick.readout} (the pages show the recurrent "
-                       "part's states and gradients).")
+            st.caption(f"Read-out beside it: {pick.readout} (not used: the pages show the "
+                       "recurrent part's states and gradients).")
         st.button("Open it on the pages", key="w_model_open", on_click=_open,
                   type="primary")

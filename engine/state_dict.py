@@ -19,10 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .limits import MAX_HIDDEN, MAX_INPUT, MAX_LAYERS
+
 KEY = re.compile(r"^(?:(?P<prefix>.+)\.)?(?P<name>weight_ih|weight_hh|bias_ih|bias_hh|"
                  r"weight_hr)_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
 CELL_OF_BLOCKS = {1: "rnn", 3: "gru", 4: "lstm"}  # gate blocks stacked in weight_hh's rows
-MAX_BYTES = 4 * 2**20
+MAX_BYTES = 4 * 2**20  # the file
+MAX_LOADED_BYTES = 64 * 2**20  # what it unpacks to, and its numbers in float64
 SAVE_HINT = "save the weights instead: torch.save(model.state_dict(), 'model.pt')"
 
 
@@ -66,6 +69,10 @@ def _describe(prefix: str, keys: dict, sd: dict) -> Found:
                          "H x H (RNN, GRU, LSTM)")
     G, cell, inputs = rows // H, CELL_OF_BLOCKS[rows // H], _shape(w_ih)[1]
     layers = 1 + max(int(KEY.match(k)["layer"]) for k in keys)
+    for name, value, most in (("hidden size", H, MAX_HIDDEN), ("input size", inputs, MAX_INPUT),
+                              ("layers", layers, MAX_LAYERS)):
+        if value > most:  # before anything is built of it
+            raise ValueError(f"{where}: {name} {value} is more than the engine takes ({most})")
     bidirectional = any(k.endswith("_reverse") for k in keys)
     bias = f"{dot}bias_ih_l0" in keys
     D = 2 if bidirectional else 1
@@ -164,16 +171,26 @@ def load(data: bytes, max_bytes: int = MAX_BYTES) -> dict:
     if len(data) > max_bytes:
         raise ValueError(f"the file is {len(data):,} bytes; the limit is {max_bytes:,}")
     if zipfile.is_zipfile(io.BytesIO(data)):
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            names = z.namelist()
-        if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                infos = z.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            raise ValueError("this file is a damaged archive: torch.load cannot read it") \
+                from None
+        if any(i.filename.endswith("constants.pkl") or "/code/" in i.filename for i in infos):
             raise ValueError(f"this is a TorchScript archive (torch.jit.save): {SAVE_HINT}")
+        unpacked = sum(i.file_size for i in infos)
+        if unpacked > MAX_LOADED_BYTES:  # a small compressed file may unpack to gigabytes
+            raise ValueError(f"the file unpacks to {unpacked:,} bytes; the limit is "
+                             f"{MAX_LOADED_BYTES:,}")
     elif not data.startswith(b"\x80"):  # neither torch's zip format nor a legacy pickle
         raise ValueError(f"this is not a PyTorch file torch.load can read: {SAVE_HINT}")
     try:
         obj = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
     except Exception as err:  # noqa: BLE001 - every unreadable file gets a message
         text = str(err)
+        if isinstance(err, MemoryError):
+            raise ValueError("the file's tensors are too large to load") from None
         if "weights_only" in text or "Unsupported global" in text or "GLOBAL" in text:
             raise ValueError("this file holds a pickled module or other Python objects, "
                              f"which are not loaded (they could run code): {SAVE_HINT}") \
@@ -188,4 +205,13 @@ def load(data: bytes, max_bytes: int = MAX_BYTES) -> dict:
     tensors = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
     if not tensors:
         raise ValueError(f"the dict holds no tensors: {SAVE_HINT}")
+    numbers = 0
+    for name, t in tensors.items():
+        if t.layout != torch.strided or not (t.is_floating_point() or t.dtype == torch.int64):
+            raise ValueError(f"{name} is a {t.layout} {t.dtype} tensor; weights are dense "
+                             "floating-point tensors")
+        numbers += t.numel()
+    if numbers * 8 > MAX_LOADED_BYTES:  # stride-0 (expanded) tensors claim more than stored
+        raise ValueError(f"the tensors hold {numbers:,} numbers; the limit is "
+                         f"{MAX_LOADED_BYTES // 8:,}")
     return tensors

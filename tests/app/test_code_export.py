@@ -38,7 +38,8 @@ def _run_export(data: bytes, folder: Path) -> dict:
     {"cell": "rnn", "act": "relu", "init": "identity", "radius": "1.2", "clip": "value",
      "signal": "text", "text": "it's \"quoted\"\nnew line", "encoding": "code"},
     {"cell": "lru", "hidden": "8", "T": "25"}, {"cell": "s6", "hidden": "4", "T": "12"},
-], ids=["defaults", "lstm-bi", "irnn-text", "lru", "s6"])
+    {"signal": "text", "text": 'hi"""\nimport os; os._exit(7)\n"""C:\\Users\\me'},
+], ids=["defaults", "lstm-bi", "irnn-text", "lru", "s6", "hostile-text"])
 def test_the_exported_script_prints_the_pages_numbers(query, tmp_path):
     s, _ = Settings.from_query(query)
     numbers = _run_export(code_export.bundle(s), tmp_path)

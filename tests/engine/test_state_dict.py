@@ -102,3 +102,39 @@ def test_no_recurrent_weights_and_the_labs_download_format():
     sd = sdm.load(_bytes({"config": {"cell": "gru"}, "state_dict": Tagger(
         torch.nn.GRU(2, 3)).state_dict()}))
     assert sdm.choose(sd).label == "encoder.lstm: GRU, input 2, hidden 3, 1 layer"
+
+
+def _rezip(data: bytes) -> bytes:
+    """The same torch archive, deflated (torch stores its entries uncompressed)."""
+    import zipfile
+
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info.filename))
+    return out.getvalue()
+
+
+def test_small_files_that_would_take_the_server_down_are_refused():
+    import time
+
+    sd = torch.nn.GRU(2, 3).state_dict()
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="layers 1000000001 is more than"):
+        sdm.find({**sd, "weight_hh_l1000000000": torch.zeros(9, 3)})
+    assert time.perf_counter() - start < 1.0
+    bomb = _rezip(_bytes({"weight": torch.zeros(20_000_000)}))  # 80 MB unpacked
+    assert len(bomb) < sdm.MAX_BYTES
+    with pytest.raises(ValueError, match="unpacks to"):
+        sdm.load(bomb)
+    expanded = _bytes({"weight_ih_l0": torch.zeros(1).expand(3000, 3000)})
+    assert len(expanded) < 100_000
+    with pytest.raises(ValueError, match="numbers; the limit is"):
+        sdm.load(expanded)
+    sparse = _bytes({"weight_ih_l0": torch.zeros(3, 2).to_sparse()})
+    with pytest.raises(ValueError, match="dense floating-point"):
+        sdm.load(sparse)
+    good = _bytes(sd)
+    for broken in (good[:-40], good[:200] + b"\0" * 200 + good[400:]):
+        with pytest.raises(ValueError):
+            sdm.load(broken)
