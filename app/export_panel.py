@@ -57,11 +57,12 @@ def _build(what: str, fn, *args, **kwargs) -> bytes | None:
     return data
 
 
-def export_panel(fig: dict, name: str, key: str | None = None) -> None:
+def export_panel(fig: dict, name: str, key: str | None = None, code: bool = True) -> None:
     """An "Export" popover for ``fig`` (a figure dict as the builders return it).
 
     ``name`` names the files (``name.html``, ``name.png``, ``name.gif``) and, unless ``key``
-    is given, the widgets' keys: give each panel on a page its own.
+    is given, the widgets' keys: give each panel on a page its own. ``code``: offer the
+    script and notebook that rebuild the chart (only where they do: app.code_export).
     """
     slug = _slug(name)
     key = f"export-{key or slug}"
@@ -77,7 +78,7 @@ def export_panel(fig: dict, name: str, key: str | None = None) -> None:
                    "files for slides: the HTML plays offline (Play button included); PNG "
                    "and GIF are drawn by Chromium.")
 
-        if st.button("Python script and notebook", key=f"{key}-code",
+        if code and st.button("Python script and notebook", key=f"{key}-code",
                      icon=":material/terminal:",
                      help="The view's numbers rebuilt with Unrolled's engine: same settings, "
                           "seed and input (a trained network's weights beside them)."):

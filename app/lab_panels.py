@@ -74,6 +74,17 @@ def progress(job: training.Job) -> tuple[float, str]:
     return fraction, text
 
 
+def stop(job: training.Job) -> None:
+    """Stop: this visitor's job stops; a twin another visitor started only stops being
+    watched here (its owner's runs go on)."""
+    ss = st.session_state
+    if ss.get("train_twin") is job:
+        ss.pop("train_job", None)
+        ss.pop("train_twin", None)
+    else:
+        job.request_stop()
+
+
 def stored_note(job: training.Job) -> None:
     if job.from_store:
         st.info("These runs were trained before with exactly these settings (same seed, "

@@ -127,8 +127,14 @@ class Cell:
 
     @property
     def median(self) -> float:
+        """Over the seeds that finished without diverging (inf where all diverged)."""
         done = [r for r in self.ratios if not math.isnan(r)]
-        return float(np.median(done)) if done else math.nan
+        finite = [r for r in done if math.isfinite(r)]
+        return float(np.median(finite)) if finite else (math.inf if done else math.nan)
+
+    @property
+    def diverged(self) -> int:
+        return sum(math.isinf(r) for r in self.ratios)
 
     @property
     def learned(self) -> int:

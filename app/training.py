@@ -25,6 +25,7 @@ tests can call it directly (the same code path trains).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -336,11 +337,31 @@ def _train_on_ray(job: Job) -> None:
     """Every run as a Ray task on the cluster (engine.remote), all at once; the steps they
     report are drained into the runs' curves (the page draws them live) until each returns.
     Stop (or nobody watching) tells the workers to stop."""
+    pending: dict = {}
+    try:
+        _race_on_ray(job, pending)
+    except Exception as exc:  # noqa: BLE001 - the cluster is gone: every open run says so
+        for run in job.runs:
+            if run.result is None and run.error is None:
+                run.error = f"training on the cluster failed: {type(exc).__name__}: {exc}"
+            run.state = "done"
+    finally:
+        for ref in pending:  # nothing keeps training for a job that ended
+            with contextlib.suppress(Exception):
+                _ray().cancel(ref, force=True)
+
+
+def _ray():
+    import ray
+
+    return ray
+
+
+def _race_on_ray(job: Job, pending: dict) -> None:
     from engine import remote
 
     ray = remote.connect()
     board = remote.board(len(job.runs))
-    pending = {}
     for i, run in enumerate(job.runs):
         pending[remote.submit(config_dict(run.config), board, i)] = i
         run.state = "training"

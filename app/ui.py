@@ -94,13 +94,14 @@ def about() -> None:
         st.markdown(text)
 
 
-def chart(fig: dict, key: str, primary: bool = False) -> None:
+def chart(fig: dict, key: str, primary: bool = False, code: bool = True) -> None:
     """The figure without its title band, its title shown above it as page text (it wraps).
 
     Builders keep ``TITLE_PX`` at the top for the title; taking it out of both the height
     and the top margin leaves the plot area, and so the pixel layout of the legend and the
     animation controls, unchanged. In presenter view only the ``primary`` chart is drawn,
-    as tall as the window allows; elsewhere the primary chart gets an Export popover.
+    as tall as the window allows; elsewhere the primary chart gets an Export popover
+    (with the code that rebuilds it where ``code``: the sidebar network's run and BPTT).
     """
     s = settings()
     if s.present and not primary:
@@ -119,7 +120,7 @@ def chart(fig: dict, key: str, primary: bool = False) -> None:
         layout["height"] = talk.main_chart_height(s, layout["height"])
     plot.draw({**fig, "layout": layout}, key, PLOT_CONFIG, title)
     if primary and not s.present:
-        export_panel(original, key)
+        export_panel(original, key, code=code)
         about()
 
 

@@ -10,10 +10,12 @@ The Elman RNN ``h_t = phi(W h_{t-1} + U x_t + b)`` becomes the LRU one step at a
 - ``complex``: keep their phases too, ``lam = mu``: then the diagonal network *is* the
   linear one, in other coordinates (its outputs equal to rounding).
 - ``exp``: ``lam_j = exp(-exp(nu_j) + i theta_j)``, the magnitudes drawn on the ring
-  ``r_min <= |lam| <= r_max`` (phases kept): every eigenvalue inside the unit circle, and
+  ``r_min <= |lam| <= r_max`` (W's phases kept with ``complex``, none without): every
+  eigenvalue inside the unit circle, and
   the gradient reaches the magnitude through nu, scaled by ``|lam| ln|lam|``.
 - ``normalise``: the input scaled by ``gamma_j = sqrt(1 - |lam_j|^2)``, which keeps the
-  state's scale (and the loss's sensitivity to lam) bounded as |lam| -> 1.
+  state's scale (and the loss's sensitivity to lam) bounded as |lam| -> 1; set from lam and
+  then held, as the LRU's code trains it (the gradients on lam do not include dgamma/dlam).
 
 Each switch needs the one before it (``NEEDS``). ``recipe_run`` computes the outputs, the
 state, ``||dL/d state_t||`` and, on the diagonal, each channel's gradient on its magnitude

@@ -21,6 +21,7 @@ import socket
 import sqlite3
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,20 +45,22 @@ def _code_version() -> str:
 CODE_VERSION = _code_version()
 
 
-OWNER = f"{socket.gethostname()}:{os.getpid()}"  # who runs a row (a restart is another pid)
+# who runs a row: machine, pid, and this process's own token (a restarted server may get
+# its predecessor's pid, in a container say, but never its token)
+OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _dead(owner: str | None) -> bool:
     """Whether the process that claimed a run is gone: one of this machine's, no longer
     alive (a server restarted mid-sweep). Another machine's owner is judged by its
     heartbeat alone."""
-    if not owner or ":" not in owner:
+    if not owner or owner == OWNER or ":" not in owner:
         return False
-    host, pid = owner.rsplit(":", 1)
+    host, pid, *_ = owner.split(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
     if int(pid) == os.getpid():
-        return False
+        return True  # this pid, another token: the process before a restart
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -225,20 +228,24 @@ class RunStore:
         return True
 
     def heartbeat(self, key: str, step: int | None = None) -> None:
+        """This process still runs ``key`` (nothing, if another took it over)."""
         with self._tx() as db:
             db.execute("UPDATE runs SET heartbeat = ?, step = COALESCE(?, step) "
-                       "WHERE key = ? AND status = 'running'", (time.time(), step, key))
+                       "WHERE key = ? AND status = 'running' AND owner = ?",
+                       (time.time(), step, key, OWNER))
 
     def finish(self, key: str, summary: dict, curves: bytes | None = None,
                weights: bytes | None = None, status: str = "done",
                step: int | None = None) -> None:
-        """Store a run's result: ``status`` "done", or "diverged" at ``step``."""
+        """Store a run's result: ``status`` "done", or "diverged" at ``step``; unless it
+        is already finished (another process that took the run over got there first)."""
         if status not in FINISHED:
             raise ValueError(f"status must be one of {FINISHED}, got {status!r}")
         size = len(curves or b"") + len(weights or b"") + 512
         with self._tx() as db:
             db.execute("UPDATE runs SET status = ?, summary = ?, curves = ?, weights = ?, "
-                       "bytes = ?, step = ?, used = ?, heartbeat = NULL WHERE key = ?",
+                       "bytes = ?, step = ?, used = ?, heartbeat = NULL WHERE key = ? "
+                       "AND status NOT IN ('done', 'diverged')",
                        (status, json.dumps(summary), curves, weights, size, step,
                         time.time(), key))
         self.evict()
@@ -248,16 +255,22 @@ class RunStore:
             step: int | None = None) -> str:
         """Store a run trained elsewhere (the Training lab's own threads) under its key,
         unless the store already holds it finished; returns the key."""
-        key = run_key(config)
-        now = time.time()
-        with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO runs (key, config, status, created, used) "
-                       "VALUES (?, ?, 'running', ?, ?)",
-                       (key, json.dumps(config, sort_keys=True), now, now))
+        if status not in FINISHED:
+            raise ValueError(f"status must be one of {FINISHED}, got {status!r}")
+        key, now = run_key(config), time.time()
+        size = len(curves or b"") + len(weights or b"") + 512
+        with self._tx() as db:  # one statement: never a half-written row a sweep could take
+            db.execute(
+                "INSERT INTO runs (key, config, status, attempts, step, summary, curves, "
+                "weights, bytes, created, used) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET status = excluded.status, step = excluded.step,"
+                " summary = excluded.summary, curves = excluded.curves, weights = "
+                "excluded.weights, bytes = excluded.bytes, used = excluded.used, heartbeat = "
+                "NULL WHERE runs.status NOT IN ('done', 'diverged')",
+                (key, json.dumps(config, sort_keys=True), status, step, json.dumps(summary),
+                 curves, weights, size, now, now))
             db.execute("DELETE FROM evicted WHERE key = ?", (key,))
-            done = db.execute("SELECT status FROM runs WHERE key = ?", (key,)).fetchone()[0]
-        if done not in FINISHED:
-            self.finish(key, summary, curves, weights, status, step)
+        self.evict()
         return key
 
     def fail(self, key: str, error: str, max_attempts: int = 3) -> bool:
@@ -267,14 +280,16 @@ class RunStore:
             row = db.execute("SELECT attempts FROM runs WHERE key = ?", (key,)).fetchone()
             retry = row is not None and row[0] < max_attempts
             db.execute("UPDATE runs SET status = ?, error = ?, heartbeat = NULL "
-                       "WHERE key = ?", ("queued" if retry else "failed", error[:2000], key))
+                       "WHERE key = ? AND status = 'running' AND owner = ?",
+                       ("queued" if retry else "failed", error[:2000], key, OWNER))
         return retry
 
     def release(self, key: str) -> None:
         """A run stopped before it finished goes back to the queue (attempt not counted)."""
         with self._tx() as db:
             db.execute("UPDATE runs SET status = 'queued', attempts = MAX(attempts - 1, 0), "
-                       "heartbeat = NULL WHERE key = ? AND status = 'running'", (key,))
+                       "heartbeat = NULL WHERE key = ? AND status = 'running' AND owner = ?",
+                       (key, OWNER))
 
     def get(self, key: str, touch: bool = True) -> StoredRun | None:
         db = self._db()

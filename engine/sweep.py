@@ -62,6 +62,8 @@ class SweepSpec:
                 raise ValueError(f"axis must be one of {list(AXES)}, got {name!r}")
             if not values:
                 raise ValueError(f"axis {name!r} has no values")
+            if len(set(values)) != len(values):
+                raise ValueError(f"axis {name!r} repeats a value: {list(values)}")
         if not 1 <= int(self.seeds) <= 20:
             raise ValueError(f"seeds must be 1..20, got {self.seeds}")
         if self.size > MAX_RUNS:
@@ -72,8 +74,9 @@ class SweepSpec:
     @classmethod
     def make(cls, task: str, axes: dict, seeds: int = 1, **base) -> SweepSpec:
         """From plain values: axes {"cell": ["rnn", "lstm"], "seq_len": [10, 50]}."""
-        typed = tuple((name, tuple(AXES[name](v) if name in AXES else v for v in values))
-                      for name, values in axes.items())
+        typed = tuple((name, tuple(dict.fromkeys(AXES[name](v) if name in AXES else v
+                                                 for v in values)))
+                      for name, values in axes.items())  # a value given twice counts once
         return cls(task=task, axes=typed, seeds=int(seeds), base=tuple(sorted(base.items())))
 
     @property
@@ -143,41 +146,58 @@ class LocalBackend:
 
     def __init__(self, workers: int | None = None):
         self.workers = workers or max(1, min(os.cpu_count() or 1, 4))
-        self._pool = None
+        self._pool, self._size = None, 0
 
-    def _executor(self):
-        if self._pool is None:
+    def _executor(self, workers: int | None = None):
+        if self._pool is None or (workers or self.workers) != self._size:
+            self.close()
+            self._size = workers or self.workers
             self._pool = cf.ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self._size, mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
     def run(self, fn: Callable, items: list, stop: threading.Event,
-            tick: Callable[[], None] = lambda: None) -> Iterator[tuple]:
+            tick: Callable[[], None] = lambda: None, workers: int | None = None
+            ) -> Iterator[tuple]:
         """Yield (item, result or exception) as each finishes; stop early on ``stop``;
-        ``tick()`` while waiting."""
-        pending = {self._executor().submit(fn, item): item for item in items}
+        ``tick()`` while waiting.
+
+        A dying worker breaks the whole pool. The runs that had started then run again one
+        at a time, each alone in a pool of its own: only a run that dies alone comes back
+        as ``WorkerDied``; the runs that had not started go on in a fresh pool."""
+        pending = {self._executor(workers).submit(fn, item): item for item in items}
+        started: set = set()
         try:
             while pending:
                 if stop.is_set():
                     self.close(kill=True)  # a Stop stops the runs under way too
                     return
                 tick()
+                started |= {f for f in pending if f.running()}
                 done, _ = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-                broken = False
+                broken = []
                 for fut in done:
                     item = pending.pop(fut)
                     try:
                         yield item, fut.result()
                     except cf.process.BrokenProcessPool:
-                        broken = True
-                        yield item, WorkerDied("the worker process died")
+                        broken.append((fut, item))
                     except Exception as err:  # noqa: BLE001 - reported per run
                         yield item, err
-                if broken:  # every run still in the pool went down with it
-                    for item in pending.values():
-                        yield item, WorkerDied("the worker process died")
+                if broken:
+                    suspects = [i for f, i in broken if f in started] or [
+                        i for _, i in broken]  # none seen running: any of them may be it
+                    waiting = [i for _, i in broken if i not in suspects]
+                    waiting += [i for f, i in pending.items()]
                     pending = {}
-                    self.close()
+                    self.close(kill=True)
+                    if len(suspects) == 1:  # it died alone: it is the one
+                        yield suspects[0], WorkerDied("the worker process died")
+                    else:
+                        for item in suspects:
+                            yield from self.run(fn, [item], stop, tick, workers=1)
+                    yield from self.run(fn, waiting, stop, tick, workers)
+                    return
         finally:
             for fut in pending:
                 fut.cancel()
@@ -292,23 +312,46 @@ def run_sweep(spec: SweepSpec, store: RunStore, backend, stop: threading.Event |
     to the queue (a later call resumes them).
     """
     stop = stop or threading.Event()
-    configs = {run_key(config_dict(cfg)): config_dict(cfg) for cfg in spec.configs()}
-    keys = list(configs)
+    grid = [config_dict(cfg) for cfg in spec.configs()]
+    keys = [run_key(c) for c in grid]  # grid order, one per point and seed
+    configs = dict(zip(keys, grid, strict=True))  # two points may be one run (irnn = ...)
     sweep = store.add_sweep(spec.to_json(), keys)
     progress = SweepProgress(sweep, keys)
+    beat, mine = Heartbeat(store, ()), set()
+    try:
+        _sweep(configs, store, backend, stop, fn, max_attempts, poll, progress, on_result,
+               beat, mine)
+    except BaseException:
+        stop.set()  # an error here (the store, a callback): nothing keeps training
+        raise
+    finally:
+        if stop.is_set():  # what was running here goes back to the queue
+            if isinstance(backend, LocalBackend):
+                backend.close(kill=True)
+            for key in beat.keys | mine:
+                store.release(key)
+        backend.close()
+    return progress
+
+
+def _sweep(configs, store, backend, stop, fn, max_attempts, poll, progress, on_result,
+           beat, mine) -> None:
+    """run_sweep's rounds: claim what is free, run it, watch what others run."""
 
     def record(key: str, status: str, payload: dict | None = None) -> None:
         progress.results.append((key, status))
         if on_result is not None:
             on_result(key, {"status": status, **(payload or {})})
 
-    todo, mine = list(keys), set()
+    todo = list(configs)
     while todo and not stop.is_set():
-        owned, watched = [], []
+        owned, watched, lost = [], [], []
         for key in todo:
             _, claimed = (None, True) if key in mine else store.submit(configs[key])
             stored = store.get(key, touch=False)
-            if stored.finished or stored.status == "failed":
+            if stored is None:  # evicted in between: ask again
+                lost.append(key)
+            elif stored.finished or stored.status == "failed":
                 progress.done += stored.finished
                 progress.failed += stored.status == "failed"
                 record(key, stored.status, stored.summary)
@@ -316,9 +359,10 @@ def run_sweep(spec: SweepSpec, store: RunStore, backend, stop: threading.Event |
                 owned.append(key)
             else:
                 watched.append(key)
-        progress.waiting, mine = len(watched), set()
+        progress.waiting = len(watched)
+        mine.clear()
         retry = []
-        beat = Heartbeat(store, owned)
+        beat.keys = set(owned)
         for config, out in backend.run(fn, [configs[k] for k in owned], stop, beat):
             key = run_key(config)
             beat.keys.discard(key)
@@ -336,19 +380,14 @@ def run_sweep(spec: SweepSpec, store: RunStore, backend, stop: threading.Event |
             record(key, out["status"], out["summary"])
         # runs another caller holds: watch them finish there, or take them over when
         # they are released or their heartbeat goes stale
-        while watched and not retry and not stop.is_set():
+        while watched and not retry and not lost and not stop.is_set():
             status = store.statuses(watched)
-            mine = {k for k in watched if status.get(k) == "running" and store.claim(k)}
-            if mine or any(status.get(k) == "queued" for k in watched) or all(
+            mine |= {k for k in watched if status.get(k) == "running" and store.claim(k)}
+            if mine or any(status.get(k) in (None, "queued") for k in watched) or all(
                     status.get(k) in ("done", "diverged", "failed") for k in watched):
-                break
+                break  # taken over, released, evicted (None) or all finished
             time.sleep(poll)
-        todo = retry + watched
-        if stop.is_set():  # what was running here goes back to the queue
-            for key in beat.keys | mine:
-                store.release(key)
-    backend.close()
-    return progress
+        todo = retry + watched + lost
 
 
 # --- command line --------------------------------------------------------------------

@@ -92,7 +92,7 @@ if sweep is not None:
                   "through log‖∂L/∂h_t‖ against steps back (engine.diagnostics."
                   "gradient_decay_rate), on your input signal (first 200 steps), loss at the "
                   "last step.")
-    ui.chart(cv.chaos_figure(sweep, current, by), key="chaos", primary=True)
+    ui.chart(cv.chaos_figure(sweep, current, by), key="chaos", primary=True, code=False)
     if ui.presenting():
         st.stop()
     if s.cell == "lru":

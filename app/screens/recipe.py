@@ -24,10 +24,13 @@ HELP = {
     "complex": "λ_j = μ_j, phases kept: the diagonal network is then the linear RNN exactly, "
                "in other coordinates (its outputs agree to rounding).",
     "exp": "λ_j = exp(−e^ν_j + iθ_j): every λ_j inside the unit circle whatever ν_j is, its "
-           "size drawn on the ring r_min ≤ |λ| ≤ r_max (phases kept). The gradient reaches "
-           "the size through ν_j, scaled by |λ_j| ln|λ_j|.",
+           "size drawn on the ring r_min ≤ |λ| ≤ r_max (W's phases kept with 'complex λ' "
+           "on; real λ without). The gradient reaches the size through ν_j, scaled by "
+           "|λ_j| ln|λ_j|.",
     "normalise": "γ_j = √(1 − |λ_j|²) scales each channel's input, so its state keeps unit "
-                 "scale however close |λ_j| is to 1 (the curse of memory).",
+                 "scale however close |λ_j| is to 1 (the curse of memory). As in the LRU's "
+                 "code, γ_j is set from λ_j and then held: the gradient on ν_j does not "
+                 "include dγ/dν.",
 }
 
 
@@ -103,11 +106,12 @@ def _what_changed(runs, act: str, loss: str) -> list[str]:
                       "With a loss at every step the phases make the steps' contributions "
                       "interfere: the curve differs from the real diagonal's."))
     if r.exp:
-        memory = 1 / -math.log(R_MAX)
+        top = float(np.abs(now.lam).max())  # the ring's largest draw, not r_max itself
+        memory = 1 / -math.log(top)
         out.append(f"Exp parametrisation: |λ_j| = exp(−e^ν_j) < 1 for every ν_j, drawn on "
                    f"the ring {R_MIN:g} ≤ |λ| ≤ {R_MAX:g}: no channel's carry can "
-                   f"grow the gradient step after step, and the slowest channel remembers "
-                   f"about {memory:.0f} steps. "
+                   f"grow the gradient step after step, and the slowest channel here "
+                   f"(|λ| = {top:.3g}) remembers about {memory:.0f} steps. "
                    "It reaches |λ_j| through ν_j, ∂L/∂ν_j = ∂L/∂|λ_j| · |λ_j| ln|λ_j|, "
                    "which shrinks as |λ_j| → 1 (right chart below).")
     if r.normalise:
@@ -171,7 +175,7 @@ if runs is not None:
     start = None if runs.recipe == Recipe() else runs.start
     ui.chart(rv.gradient_figure(now, start, state,
                                 f"‖∂L/∂{state}_t‖ walking back from the loss at {where}"),
-             key="recipe_grad", primary=True)
+             key="recipe_grad", primary=True, code=False)
     if ui.presenting():
         st.stop()
     for sentence in _what_changed(runs, s.act, s.loss):

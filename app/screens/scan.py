@@ -59,7 +59,8 @@ if pairs is not None:
         row.metric("max |scan − loop|", f"{diff:.1e}",
                    help="The scan's states against the sequential loop's, in float64: the "
                         "same numbers, to rounding (the combines add in another order).")
-    ui.chart(sv.tree_figure(pairs.a, s.scan, title=title), key="scan_tree", primary=True)
+    ui.chart(sv.tree_figure(pairs.a, s.scan, title=title), key="scan_tree", primary=True,
+             code=False)
     if ui.presenting():
         st.stop()
     if where or s.layers > 1 or s.bidir:  # say which of several recurrences is scanned

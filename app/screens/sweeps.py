@@ -80,7 +80,8 @@ def progress(sweep: str) -> None:
         fixed[name] = st.select_slider(f"Showing {AXIS_LABELS[name]} =", values,
                                        key=f"sw_fixed_{sweep}")
     title = f"{TASK_LABELS[spec.task]}: final loss / baseline, median of {spec.seeds} seed(s)"
-    ui.chart(swv.heatmap_figure(spec, cells, fixed, title), key="sweep_map", primary=True)
+    ui.chart(swv.heatmap_figure(spec, cells, fixed, title), key="sweep_map", primary=True,
+             code=False)
     if ui.presenting():
         return
     st.caption(swv.SUCCESS_NOTE)

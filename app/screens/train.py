@@ -78,7 +78,7 @@ def _live() -> None:
         fraction, text = panels.progress(job)
         left, right = st.columns([5, 1])
         left.progress(fraction, text=text)
-        right.button("Stop", key="train_stop", on_click=job.request_stop, type="primary",
+        right.button("Stop", key="train_stop", on_click=panels.stop, args=(job,), type="primary",
                      width="stretch", help="Stops every run of this job.")
     elif ss.get("train_page_saw_running"):
         ss["train_page_saw_running"] = False
@@ -91,7 +91,8 @@ def _live() -> None:
     left, right = st.columns(2)
     with left:
         # the race itself: presenter view draws it (and only it), for the showdown scene
-        ui.chart(tv.loss_figure(series, baseline, note, span), key="train_loss", primary=True)
+        ui.chart(tv.loss_figure(series, baseline, note, span), key="train_loss",
+                 primary=True, code=False)
     with right:
         ui.chart(tv.grad_figure(series, span), key="train_grad")
     snaps = [{"label": r.label, "color": r.color, "step": r.snapshot_step,

@@ -24,7 +24,8 @@ def cell_text(cell, seeds: int) -> str:
         return "failed"
     m = cell.median
     value = "diverged" if math.isinf(m) else ("n/a" if math.isnan(m) else f"{m:.2g}×")
-    return f"{value}<br>{cell.learned}/{seeds} learned"
+    extra = f", {cell.diverged} diverged" if cell.diverged and math.isfinite(m) else ""
+    return f"{value}<br>{cell.learned}/{seeds} learned{extra}"
 
 
 def heatmap_figure(spec, cells, fixed: dict | None = None, title: str = "") -> dict:
@@ -72,7 +73,8 @@ def heatmap_figure(spec, cells, fixed: dict | None = None, title: str = "") -> d
     return {"data": data, "layout": layout}
 
 
-SUCCESS_NOTE = (f"Each cell: the median over seeds of the final loss (on a fresh batch) "
-                f"divided by the memoryless baseline, and how many seeds got below "
+SUCCESS_NOTE = (f"Each cell: the median over seeds (those that did not diverge) of the "
+                f"final loss on a fresh batch divided by the memoryless baseline, and how "
+                f"many seeds got below "
                 f"{SUCCESS_RATIO:g}× of it. Dark: learned; yellow: no better than a "
                 "network without memory.")

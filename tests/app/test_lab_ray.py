@@ -51,3 +51,17 @@ def test_stop_stops_the_runs_on_the_cluster(on_ray):
     assert not thread.is_alive() and run.state == "done"
     assert run.result.stopped.startswith("stopped by the user")
     assert len(run.losses) < 100_000 and runs.finished(run.config) is None  # not kept
+
+
+def test_a_cluster_that_cannot_be_reached_ends_every_run_with_a_message(monkeypatch):
+    from engine import remote
+
+    def unreachable(address=None):
+        raise ConnectionError("no Ray cluster at 127.0.0.1:1")
+
+    monkeypatch.setattr(training, "LAB_BACKEND", "ray")
+    monkeypatch.setattr(remote, "connect", unreachable)
+    job = training.Job(training.variants(TrainConfig(task="adding", steps=5), ["rnn"], False))
+    training.run_job(job)
+    assert job.runs[0].state == "done"
+    assert "training on the cluster failed: ConnectionError" in job.runs[0].error

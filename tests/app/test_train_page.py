@@ -411,3 +411,19 @@ def test_a_target_loss_ends_the_run_and_says_so():
     assert len(job.runs[0].losses) < 3000
     assert any("GRU: reached the target loss 0.05" in w.value for w in at.warning)
     assert at.query_params["tr_target"] in ("0.05", ["0.05"])
+
+
+def test_stop_on_a_watched_twin_leaves_its_owners_runs_going():
+    owner = _live_page(tr_steps=5000)
+    job = owner.session_state["train_job"]
+    try:
+        watcher = _page(tr_steps=5000)
+        watcher.session_state["train_wait"] = False
+        _train(watcher)
+        assert watcher.session_state["train_job"] is job
+        watcher.button(key="train_stop").click().run()
+        assert not watcher.exception and "train_job" not in watcher.session_state
+        assert job.running and not job.stop.is_set()  # the owner's race goes on
+    finally:
+        job.request_stop()
+        _until_finished(job)
