@@ -221,13 +221,9 @@ class RayBackend:
     name = "ray"
 
     def __init__(self, address: str | None = None, retries: int = MAX_ATTEMPTS - 1):
-        import ray
+        from .remote import connect
 
-        self.ray = ray
-        if not ray.is_initialized():
-            ray.init(address=address or os.environ.get("RAY_ADDRESS"),
-                     include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": str(_root())}})
+        self.ray = connect(address)
         self.retries = retries
 
     def run(self, fn: Callable, items: list, stop: threading.Event,
@@ -254,12 +250,6 @@ class RayBackend:
 
     def close(self) -> None:
         pass
-
-
-def _root() -> str:
-    from pathlib import Path
-
-    return str(Path(__file__).resolve().parent.parent)
 
 
 def make_backend(name: str = "auto", workers: int | None = None):
