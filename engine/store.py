@@ -307,15 +307,7 @@ class RunStore:
 
     def statuses(self, keys) -> dict[str, str]:
         """key -> status for the keys that are stored."""
-        keys = list(keys)
-        out = {}
-        db = self._db()
-        for i in range(0, len(keys), 500):
-            part = keys[i:i + 500]
-            marks = ",".join("?" * len(part))
-            out.update(db.execute(f"SELECT key, status FROM runs WHERE key IN ({marks})",
-                                  part).fetchall())
-        return out
+        return {k: status for k, (status, _) in self.summaries(keys).items()}
 
     def summaries(self, keys) -> dict[str, tuple[str, dict]]:
         """key -> (status, summary) for the stored keys, without the curves and weights."""
