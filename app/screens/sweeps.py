@@ -69,8 +69,11 @@ def progress(sweep: str) -> None:
         right.button("Stop", key="sw_stop", on_click=sweep_jobs.stop, args=(sweep,),
                      type="primary", width="stretch")
     elif done < spec.size:
-        st.info(f"{done} of {spec.size} runs finished; the sweep was stopped. Resume goes "
-                "on where it stopped (finished runs are not trained again).")
+        gone = sum(s == "evicted" for c in cells for s in c.statuses)
+        why = (f"{gone} of its runs were dropped from the run store (its size limit)"
+               if gone else "the sweep was stopped")
+        st.info(f"{done} of {spec.size} runs finished; {why}. Resume goes on where it "
+                "stopped (finished runs are not trained again).")
         st.button("Resume", key="sw_resume", on_click=sweep_jobs.launch, args=(spec,))
     if job is not None and job.error:
         st.error(f"The sweep stopped: {job.error}")
@@ -89,7 +92,8 @@ def progress(sweep: str) -> None:
               if s == "failed"]
     for cell, key in failed[:5]:
         run = runs.store().get(key, touch=False)
-        st.error(f"{cell.point} failed after {run.attempts} attempts: {run.error}")
+        if run is not None:  # (evicted since the table was read)
+            st.error(f"{cell.point} failed after {run.attempts} attempts: {run.error}")
 
 
 def open_run(cells) -> None:
