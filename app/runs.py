@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 
-from engine.run_record import complete, config_dict, to_record, to_result
-from engine.store import RunStore, StoredRun, run_key
+from engine.run_record import complete, config_dict, key_of, to_record, to_result
+from engine.store import RunStore, StoredRun
 from engine.train import TrainConfig, TrainResult
 
 _LOCK = threading.Lock()
@@ -31,10 +31,6 @@ def reset() -> None:
     global _STORE
     with _LOCK:
         _STORE = None
-
-
-def key_of(config: TrainConfig) -> str:
-    return run_key(config_dict(config))
 
 
 def keep(result: TrainResult) -> str | None:

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app import runs
-from engine.run_record import config_dict
-from engine.store import run_key
 from engine.sweep import SUCCESS_RATIO, SweepSpec, make_backend, run_sweep
 
 WORKERS = max(1, int(os.environ.get("UNROLLED_SWEEP_WORKERS", os.cpu_count() or 1)))
@@ -48,10 +46,6 @@ class SweepJob:
         return self.finished is None
 
 
-def keys_of(spec: SweepSpec) -> list[str]:
-    return [run_key(config_dict(c)) for c in spec.configs()]
-
-
 def estimate_seconds(spec: SweepSpec, workers: int = WORKERS) -> float:
     """About how long the sweep trains here, its runs spread over ``workers``."""
     total = 0.0
@@ -73,7 +67,7 @@ def _run(job: SweepJob) -> None:
 
 def launch(spec: SweepSpec) -> str:
     """Start (or join) the sweep ``spec``; its id, which the page's URL carries."""
-    sweep = runs.store().add_sweep(spec.to_json(), keys_of(spec))
+    sweep = runs.store().add_sweep(spec.to_json(), spec.keys())
     runs.store().mark_stopped(sweep, False)
     return _start(sweep, spec)
 

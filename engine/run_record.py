@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .store import StoredRun, pack_arrays, unpack_arrays
+from .store import StoredRun, pack_arrays, run_key, unpack_arrays
 from .train import TrainConfig, TrainResult, load_weights, save_weights, stopped_early
 
 
@@ -68,3 +68,8 @@ def result_of(config: TrainConfig, summary: dict, c: dict,
 def config_dict(config: TrainConfig) -> dict:
     """What keys a run in the store: every field (the text too, for the chars task)."""
     return asdict(config)
+
+
+def key_of(config: TrainConfig) -> str:
+    """The run store's key of ``config``."""
+    return run_key(config_dict(config))

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
-from .run_record import config_dict, to_record
+from .run_record import config_dict, key_of, to_record
 from .store import RunStore, run_key
 from .train import CELLS, TrainConfig, train
 
@@ -95,6 +95,10 @@ class SweepSpec:
         base = replace(TrainConfig(), task=self.task, **dict(self.base))
         return [replace(base, **_cell_settings(point), seed=seed)
                 for point in self.points() for seed in range(int(self.seeds))]
+
+    def keys(self) -> list[str]:
+        """The run store's key of every run, in ``configs`` order."""
+        return [key_of(c) for c in self.configs()]
 
     def to_json(self) -> dict:
         return {"task": self.task, "axes": [[n, list(v)] for n, v in self.axes],
@@ -303,7 +307,7 @@ def run_sweep(spec: SweepSpec, store: RunStore, backend, stop: threading.Event |
     """
     stop = stop or threading.Event()
     grid = [config_dict(cfg) for cfg in spec.configs()]
-    keys = [run_key(c) for c in grid]  # grid order, one per point and seed
+    keys = spec.keys()  # grid order, one per point and seed
     configs = dict(zip(keys, grid, strict=True))  # two points may be one run (irnn = ...)
     sweep = store.add_sweep(spec.to_json(), keys)
     progress = SweepProgress(sweep, keys)

@@ -79,7 +79,7 @@ def test_the_same_sweep_launched_twice_shares_its_runs_and_the_link_reopens_it()
     second.button(key="sw_launch").click().run()
     assert second.session_state["sw_sweep"] == sweep
     _finish(sweep)
-    keys = sweep_jobs.keys_of(sweep_state_spec())
+    keys = sweep_state_spec().keys()
     assert all(runs.store().get(k).attempts == 1 for k in keys)  # each trained once
     link = _page({"sweep": sweep})
     assert link.session_state["sw_sweep"] == sweep and figures(link)
