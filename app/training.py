@@ -320,9 +320,7 @@ def _train_run(job: Job, i: int, turns: _Turns) -> None:
     BUILD_LOCK.acquire()
     try:
         run.result = train(run.config, callback=on_step, should_stop=should_stop)
-        if job.why and run.result.stopped and run.result.stopped.startswith("stopped by"):
-            run.note = f"stopped at step {len(run.losses)}: {job.why}"
-        _keep(run)
+        _finish(job, run)
     except ValueError as exc:
         run.error = f"the engine refused these settings: {exc}"
     except Exception as exc:  # noqa: BLE001 - a thread must not die silently
@@ -380,9 +378,7 @@ def _race_on_ray(job: Job, pending: dict) -> None:
             except Exception as exc:  # noqa: BLE001 - the run says why; the others go on
                 run.error = f"training failed on the cluster: {type(exc).__name__}: {exc}"
             else:
-                if job.why and run.result.stopped and run.result.stopped.startswith("stopped"):
-                    run.note = f"stopped at step {len(run.losses)}: {job.why}"
-                _keep(run)
+                _finish(job, run)
             run.state = "done"
 
 
@@ -394,6 +390,13 @@ def _drain(job: Job, steps_per_run: list) -> None:
             run.after.append(after)
             if hidden_norm is not None:
                 run.hidden_norm, run.snapshot_step = hidden_norm, step
+
+
+def _finish(job: Job, run: RunLog) -> None:
+    """A run's result is in: say why the runner stopped it, and keep it if complete."""
+    if job.why and run.result.stopped and run.result.stopped.startswith("stopped by"):
+        run.note = f"stopped at step {len(run.losses)}: {job.why}"
+    _keep(run)
 
 
 def _keep(run: RunLog) -> None:
