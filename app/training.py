@@ -473,8 +473,10 @@ def twin(job: Job) -> Job | None:
 
 def stored_job(runs_: list[RunLog]) -> Job | None:
     """These runs as a finished job, when the run store holds every one of them."""
+    if not runs_ or any(runs.finished(r.config) is None for r in runs_):
+        return None  # (before any weights are loaded)
     results = [runs.result_of(r.config) for r in runs_]
-    if not runs_ or any(res is None for res in results):
+    if any(res is None for res in results):  # evicted in between
         return None
     for run, res in zip(runs_, results, strict=True):
         run.losses, run.before, run.after = (list(res.losses), list(res.grad_norm_before),
