@@ -14,7 +14,15 @@ import streamlit as st
 
 from app import trained
 from app.state import DIAGONAL, Settings
-from engine import Network, clip_by_norm, clip_by_value, diagnostics, global_norm, lru_recipe
+from engine import (
+    Network,
+    clip_by_norm,
+    clip_by_value,
+    diagnostics,
+    explain,
+    global_norm,
+    lru_recipe,
+)
 from engine.network import truncation_blocks
 from engine.signals import encode_text, loss_seed, make_signal
 
@@ -218,6 +226,29 @@ def jacobian_curve(s: Settings, layer: int) -> np.ndarray:
 @st.cache_data(max_entries=24, show_spinner=False)
 def cached_jacobian(s: Settings, layer: int) -> np.ndarray:
     return jacobian_curve(s.physics(), layer)
+
+
+def _traced(s: Settings):
+    """The settings' network run forward and backward (the full-BPTT gradient the page draws)."""
+    net, x, _ = network_and_input(s)
+    trace = net.run(x)
+    return trace, trace.backward(loss_seed(trace.output.shape, s.loss))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_chain(s: Settings, layer: int, t: int) -> explain.Chain:
+    """BPTT's chain at step t of ``layer`` (forward direction), with the Jacobian product
+    left out where the Jacobian chart's budget leaves it out too."""
+    trace, grads = _traced(s.physics())
+    steps = max(2, JACOBIAN_BUDGET // trace.network.hidden_size**3)
+    return explain.backward_chain(trace, grads, t, layer=layer, max_steps=steps)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_step(s: Settings, layer: int, t: int, unit: int) -> tuple:
+    """The cell's equations at step t for one unit of ``layer`` (forward direction)."""
+    net, x, _ = network_and_input(s.physics())
+    return explain.forward_step(net.run(x), t, unit, layer=layer)
 
 
 def compare_cells(s: Settings, cells=("rnn", "lstm", "gru")) -> dict:

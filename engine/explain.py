@@ -276,7 +276,7 @@ class Chain:
     w_norm: float | None  # ||W_hh||, its largest singular value (IndRNN: max |u|)
     factor: float | None  # Pascanu's gamma sigma_max: ||J_s|| <= factor for every s
     step_norm: float  # ||J_t|| = ||dh_t/dh_{t-1}|| (LSTM: c held fixed)
-    product: float  # ||dh_{T-1}/dh_t|| (LSTM: c held fixed)
+    product: float | None  # ||dh_{T-1}/dh_t|| (LSTM: c held fixed); None: beyond max_steps
     power: float | None  # factor ** steps, bounding ``product``
     grad_norm: float  # ||dL/dh_t||
     top_norm: float  # ||dL/dh_{T-1}||
@@ -294,12 +294,13 @@ def _spectral(m: np.ndarray) -> float:
 
 
 def backward_chain(trace: Trace, grads: Gradients, t: int, layer: int = 0, direction: int = 0,
-                   batch_index: int = 0) -> Chain:
+                   batch_index: int = 0, max_steps: int | None = None) -> Chain:
     """The chain at step ``t`` (time order) of ``grads``, computed from ``trace``.
 
     ``product`` pushes the identity back from the pass's last step through the cells'
     exact backward steps (``steps`` products of (W, W) matrices; the diagonal cells
-    multiply their carries instead), so it costs up to T W^3 for one t.
+    multiply their carries instead), so it costs up to T W^3 for one t: with more than
+    ``max_steps`` steps to walk it is left out (None).
     """
     net = trace.network
     p = _processing(trace, t, layer, direction)
@@ -322,10 +323,12 @@ def backward_chain(trace: Trace, grads: Gradients, t: int, layer: int = 0, direc
             eye = np.eye(W, dtype=cell.state_dtype)
             zeros = np.zeros((W, W)) if cell.has_cell_state else None
             step_norm = _spectral(cell.step(one, w, p, eye, zeros).dh)
-            dh, dc = eye, zeros
-            for s in range(T - 1, p, -1):
-                _, dh, dc, _ = cell.step(one, w, s, dh, dc)
-            product = _spectral(dh)
+            product = None
+            if max_steps is None or steps <= max_steps:
+                dh, dc = eye, zeros
+                for s in range(T - 1, p, -1):
+                    _, dh, dc, _ = cell.step(one, w, s, dh, dc)
+                product = _spectral(dh)
         factors = pascanu_factors(net, layer, direction)
         w_norm = None if "w_hh" not in w else _spectral(w["w_hh"])
         factor = power = bound = None

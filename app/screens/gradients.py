@@ -7,7 +7,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from app import compute, ui
+from app import compute, equations, ui
 from app.state import DIAGONAL, cell_name
 from app.views import gradients as gv
 from engine import CELLS, diagnostics
@@ -134,6 +134,8 @@ if run is not None:
     if s.bidir:
         st.caption("Bidirectional: the forward direction is shown; the reverse pass carries "
                    "the gradient the other way.")
+
+    st.fragment(equations.chain_panel)(s, run.T, layer, h)
 
     left, right = st.columns(2)
     with left:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import ui
+from app import equations, ui
 from app.state import ARCHS, DIAGONAL, cell_name
 from app.views import unroll as uv
 
@@ -52,3 +52,4 @@ if run is not None:
             if s.cell in DIAGONAL + ("indrnn",):
                 right.caption(f"The {cell_name(s.cell)} loop is elementwise: each unit's "
                               "arrow carries only its own value, no W_hh mixes the units.")
+        st.fragment(equations.step_panel)(s, run.T, unit, min(s.layer, s.layers - 1))

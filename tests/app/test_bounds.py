@@ -169,5 +169,9 @@ def test_equations_use_one_exponent_convention_and_no_bound_for_gated_cells():
     latex = " ".join(x.value for x in at.latex)
     assert "T-1-t" in latex and "^{T-t}" not in latex and r"\sum_{s \ge t}" in latex
     at = _page({"cell": "gru", "T": "20", "hidden": "6"})
-    latex = " ".join(x.value for x in at.latex)
-    assert r"\le" not in latex
+    # the header's equations: BPTT's recursion, no bound; the chain at a step (its own
+    # block) bounds only by the product it computed, never by Pascanu's gamma * sigma
+    header = [x.value for x in at.latex if r"\partial L /" not in x.value]
+    assert header and not any(r"\le" in x for x in header)
+    chain = " ".join(x.value for x in at.latex if r"\partial L /" in x.value)
+    assert r"\gamma" not in chain and r"\le \|\partial L / \partial h_{T-1}\| \cdot" in chain
