@@ -1,8 +1,8 @@
 """What the run store keeps of a training run, and the ``TrainResult`` it gives back.
 
 One form for every trainer (a sweep's worker, the Training lab's threads): the summary, the
-curves (loss, gradient norm before and after clipping, the ||dL/dh_t|| snapshots) as
-arrays, and the weights as ``save_weights`` writes them (none for a run that diverged).
+curves (loss, gradient norm before and after clipping, the ||dL/dh_t|| snapshots, the
+checkpoints of a run that kept its history) as arrays, and the weights as ``save_weights`` writes them (none for a run that diverged).
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ def to_record(result: TrainResult) -> dict:
     """The store's fields for ``result``: summary, curves, weights, status, step."""
     steps = [s for s, _ in result.snapshots]
     snaps = {"snapshots": np.stack([h for _, h in result.snapshots])} if steps else {}
+    if result.checkpoints:  # the training history: (updates done, flattened weights)
+        snaps["checkpoint_steps"] = [k for k, _ in result.checkpoints]
+        snaps["checkpoints"] = np.stack([w for _, w in result.checkpoints])
     curves = pack_arrays(loss=result.losses, grad_norm_before=result.grad_norm_before,
                          grad_norm_after=result.grad_norm_after, snapshot_steps=steps, **snaps)
     bad = diverged(result)
@@ -58,11 +61,14 @@ def result_of(config: TrainConfig, summary: dict, c: dict,
     model = load_weights(weights, config) if weights else None
     snapshots = list(zip(c.get("snapshot_steps", np.zeros(0, int)).tolist(),
                          c.get("snapshots", []), strict=False))
+    checkpoints = list(zip(c.get("checkpoint_steps", np.zeros(0, int)).tolist(),
+                           c.get("checkpoints", []), strict=False))
     return TrainResult(config=config, baseline_loss=summary["baseline_loss"],
                        losses=c["loss"].tolist(), grad_norm_before=c["grad_norm_before"].tolist(),
                        grad_norm_after=c["grad_norm_after"].tolist(), snapshots=snapshots,
                        final_loss=summary["final_loss"], stopped=summary.get("stopped"),
-                       seconds=summary.get("seconds", 0.0), model=model)
+                       seconds=summary.get("seconds", 0.0), model=model,
+                       checkpoints=checkpoints)
 
 
 def config_dict(config: TrainConfig) -> dict:

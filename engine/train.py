@@ -58,6 +58,7 @@ class TrainConfig:
     text: str | None = field(default=None, repr=False)  # chars task: your own text
     target_loss: float | None = None  # stop once the mean loss of the last steps is this low
     patience: int | None = None  # stop when that mean has not improved for this many steps
+    checkpoint_every: int | None = None  # keep the weights every this many updates (history)
 
     def validated(self) -> TrainConfig:
         """Check every field (ValueError naming it), return self."""
@@ -75,6 +76,8 @@ class TrainConfig:
         limits.check_int("steps", self.steps, 1, 1_000_000)
         limits.check_int("seed", self.seed, 0, 2**32 - 1)
         limits.check_int("snapshot_every", self.snapshot_every, 1, 1_000_000)
+        if self.checkpoint_every is not None:
+            limits.check_int("checkpoint_every", self.checkpoint_every, 1, 1_000_000)
         limits.check_positive("lr", self.lr)
         limits.check_positive("gain", self.gain)
         if self.target_loss is not None:
@@ -115,6 +118,8 @@ class TrainResult:
     stopped: str | None  # why the run ended early, or None
     seconds: float
     model: SequenceModel = field(repr=False)
+    # (updates done, every trainable parameter flattened): the training history
+    checkpoints: list[tuple[int, np.ndarray]] = field(default_factory=list, repr=False)
 
     def summary(self) -> dict:
         cfg = {k: v for k, v in asdict(self.config).items() if k != "text"}
@@ -293,6 +298,50 @@ class StopConditions:
         return None
 
 
+MAX_CHECKPOINTS = 32  # the history keeps at most this many weights (plus the final ones)
+
+
+class History:
+    """The weights every ``every`` updates, from the first (0 updates); past
+    ``MAX_CHECKPOINTS`` every other one is dropped and the interval doubles, so a long run
+    keeps a bounded, evenly spread history."""
+
+    def __init__(self, every: int | None):
+        self.every = every
+        self.kept: list[tuple[int, np.ndarray]] = []
+
+    def after(self, updates: int, params) -> None:
+        """Called with the number of updates done so far."""
+        if self.every is None or updates % self.every:
+            return
+        self.kept.append((updates, flat_params(params)))
+        if len(self.kept) > MAX_CHECKPOINTS:
+            self.kept = self.kept[::2]
+            self.every *= 2
+
+    def final(self, updates: int, params) -> list[tuple[int, np.ndarray]]:
+        """The history with the final weights at its end."""
+        if self.every is not None and (not self.kept or self.kept[-1][0] != updates):
+            self.kept.append((updates, flat_params(params)))
+        return self.kept
+
+
+def flat_params(params) -> np.ndarray:
+    """Every trainable parameter, flattened in order (float32, as trained)."""
+    return torch.nn.utils.parameters_to_vector(list(params)).detach().numpy().copy()
+
+
+def model_at(config: TrainConfig, weights: np.ndarray) -> SequenceModel:
+    """A model for ``config`` holding a checkpoint's flattened weights."""
+    _, _, model = build(config)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if weights.shape != (sum(p.numel() for p in params),):
+        raise ValueError(f"a checkpoint of {weights.shape} numbers does not fit this model")
+    torch.nn.utils.vector_to_parameters(torch.from_numpy(np.asarray(weights, np.float32)),
+                                        params)
+    return model
+
+
 def stopped_early(result: TrainResult) -> bool:
     """Ended by a stop condition: a finished result, not an interruption."""
     return result.stopped is not None and result.stopped.startswith(EARLY_STOPS)
@@ -310,6 +359,8 @@ def train(config: TrainConfig, callback: Callable[[StepInfo], None] | None = Non
     losses, before, after, snapshots = [], [], [], []
     stopped = None
     watch = StopConditions(config)
+    history = History(config.checkpoint_every)
+    history.after(0, params)
     start = time.perf_counter()
     for step in range(config.steps):
         if should_stop is not None and should_stop():
@@ -332,6 +383,7 @@ def train(config: TrainConfig, callback: Callable[[StepInfo], None] | None = Non
         losses.append(loss)
         before.append(norm_before)
         after.append(norm_after)
+        history.after(len(losses), params)
         info = StepInfo(step, loss, norm_before, norm_after, hidden_norm)
         if callback is not None:
             callback(info)
@@ -341,8 +393,9 @@ def train(config: TrainConfig, callback: Callable[[StepInfo], None] | None = Non
     seconds = time.perf_counter() - start
     blew_up = stopped is not None and stopped.startswith("the loss")
     final = float("nan") if blew_up else evaluate(model, task, config.seed)
+    kept = history.kept if blew_up else history.final(len(losses), params)
     return TrainResult(config, task.baseline_loss, losses, before, after, snapshots, final,
-                       stopped, seconds, model)
+                       stopped, seconds, model, kept)
 
 
 def save_weights(model: SequenceModel, config: TrainConfig) -> bytes:

@@ -293,3 +293,37 @@ def test_stop_conditions_end_a_run_as_a_finished_result():
     assert len(stuck.losses) < 2000
     with pytest.raises(ValueError, match="patience"):
         replace(base, patience=0).validated()
+
+
+def _same_weights(a, b) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(),
+                                                   b.state_dict().values(), strict=True))
+
+
+def test_the_history_is_bounded_spread_and_rebuilds_every_model():
+    from engine.run_record import record_result, to_record
+
+    cfg = replace(SMALL, steps=150, checkpoint_every=2)
+    result = tr.train(cfg)
+    steps = [k for k, _ in result.checkpoints]
+    assert steps[0] == 0 and steps[-1] == 150 and len(steps) <= tr.MAX_CHECKPOINTS + 1
+    gaps = np.diff(steps[:-1])
+    assert len(set(gaps.tolist())) == 1 and gaps[0] >= 2  # evenly spread after thinning
+    assert _same_weights(tr.model_at(cfg, result.checkpoints[0][1]), tr.build(cfg)[2])
+    assert _same_weights(tr.model_at(cfg, result.checkpoints[-1][1]), result.model)
+    # keeping the history changes nothing about the training itself
+    assert tr.train(replace(cfg, checkpoint_every=None)).losses == result.losses
+    back = record_result(cfg, to_record(result))  # through the run store's record
+    assert [k for k, _ in back.checkpoints] == steps
+    assert np.array_equal(back.checkpoints[3][1], result.checkpoints[3][1])
+    with pytest.raises(ValueError, match="does not fit"):
+        tr.model_at(replace(cfg, hidden=8), result.checkpoints[0][1])
+
+
+def test_a_diverged_run_keeps_its_history_up_to_the_blow_up():
+    cfg = tr.TrainConfig(task="adding", seq_len=30, cell="rnn", activation="relu",
+                         init="identity", optimizer="sgd", lr=1e8, hidden=8, steps=50,
+                         checkpoint_every=1)
+    result = tr.train(cfg)
+    assert result.checkpoints and result.checkpoints[-1][0] <= len(result.losses)
+    assert all(np.isfinite(w).all() for _, w in result.checkpoints[:1])
