@@ -120,7 +120,8 @@ def text_uploader(where, busy: bool) -> None:
 # --- Inspect, download, upload ---------------------------------------------------------------
 def _inspect(label: str, cfg: TrainConfig, model) -> None:
     """Hand the trained network to the explore pages (Gates for gated cells)."""
-    token = trained.register(trained.entry_for(cfg, model, label),
+    kept = training.history(st.session_state.get("train_job"), label)
+    token = trained.register(trained.entry_for(cfg, model, label, kept),
                              trained.stored_token(cfg, model))  # kept: survives a restart
     st.session_state["w_weights"] = token  # the sidebar reads it; the URL carries it
     query = {**ui.settings().to_query(), "weights": token}
@@ -154,7 +155,8 @@ def weights_panel(held: list, cfg: TrainConfig) -> None:
                       f"{mcfg.seq_len}, H\u00a0=\u00a0{mcfg.hidden}")
         page = "Gates" if mcfg.cell in GATED else "Hidden state"
         if c[1].button(f"Inspect → {page}", key=f"inspect_{i}",
-                       help=f"Open the {page} page with these trained weights."):
+                       help=f"Open the {page} page with these trained weights; the "
+                            "sidebar's Training step then goes back through training."):
             _inspect(label, mcfg, model)
         c[2].download_button("Download weights", save_weights(model, mcfg),
                              file_name=f"unrolled-{mcfg.task}-{mcfg.cell}-H{mcfg.hidden}.pt",

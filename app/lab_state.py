@@ -116,6 +116,7 @@ class LabSettings:
                            lr=float(self.lr), batch=self.batch, steps=self.steps, clip=clip,
                            clip_mode=self.clip if clip else "norm", tbptt=self.window,
                            seed=self.seed, snapshot_every=max(1, self.steps // 25),
+                           checkpoint_every=max(1, self.steps // 20),
                            text=text if self.task == "chars" else None,
                            target_loss=self.target or None, patience=self.patience or None)
 

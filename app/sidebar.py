@@ -81,11 +81,35 @@ def _clear_weights() -> None:
     st.session_state["w_weights"] = ""
 
 
+def _to_history_step() -> None:
+    """The training-step slider moved: the pages get the network after that step."""
+    ss = st.session_state
+    ss["w_weights"] = trained.step_token(ss.get("w_weights") or "", ss["w_history"])
+
+
+def _history_slider(sb, entry: trained.Trained) -> None:
+    """Scrub through a trained network's history: every page shows it after that step."""
+    steps = entry.history
+    if len(steps) < 2:
+        return
+    st.session_state["w_history"] = steps[-1] if entry.step is None else entry.step
+    sb.select_slider("Training step", steps, key="w_history", on_change=_to_history_step,
+                     help="The network as it was after this many training steps (the "
+                          "Training lab keeps its weights every few steps): move it to watch "
+                          "what training changed, on every page.")
+
+
 def _trained_network(notices: list[str]) -> trained.Trained | None:
     """The Training lab's network, if the settings name one: its shape fixes the controls."""
     ss = st.session_state
     token = ss.get("w_weights") or ""
     entry = trained.lookup(token)
+    base = token.partition(".")[0]
+    if entry is None and base != token and trained.lookup(base) is not None:
+        notices.append(f"Step {token.partition('.')[2]} is not in this network's training "
+                       "history; showing its final weights.")
+        ss["w_weights"] = token = base
+        entry = trained.lookup(base)
     if token and entry is None:
         notices.append(
             ("The trained network in this link was dropped from the server's run store, "
@@ -146,6 +170,7 @@ def draw(entry: trained.Trained | None, own_network: bool = False) -> None:
                 f"Trained weights: {entry.label} on the {entry.task} task (T = "
                 f"{entry.seq_len}, seed {entry.seed}); its input is one sequence of that "
                 "task.")
+        _history_slider(sb, entry)
         sb.button("Clear trained weights", key="w_clear_weights", on_click=_clear_weights)
     your_model.panel(sb)
     sb.selectbox("Cell", CHOICES["cell"], key="w_cell", format_func=CELL_LABELS.get,

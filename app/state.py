@@ -8,6 +8,7 @@ writes the non-default fields back so a link reproduces the view.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields, replace
 
 from engine import ACTIVATIONS, CELLS, INITS
@@ -40,6 +41,8 @@ RADIUS_MIN = 0.01  # the smallest spectral radius the slider offers (0 = not res
 CHOICES = {"cell": tuple(CELLS), "act": tuple(ACTIVATIONS), "init": tuple(INITS),
            "signal": SIGNALS, "encoding": ENCODINGS, "loss": LOSS_WHERE, "clip": CLIPS,
            "arch": ARCHS, "scan": SCAN_METHODS}
+# a trained network's token (hex), and after a dot the training step of its history
+WEIGHTS_TOKEN = re.compile(r"([0-9a-f]+(\.[0-9]{1,7})?)?")
 TEXT_LIMITS = {"text": MAX_TEXT, "seq": MAX_SEQ, "units": 60, "weights": 32}
 # fields that do not change what the engine computes
 PAGE_ONLY = ("arch", "layer", "units", "scene", "present", "vh", "scan", "recipe")
@@ -229,7 +232,7 @@ def _coerce(name: str, value, default, notices: list[str]):
     if name == "recipe":
         return _recipe(value, notices)
     text = str(value)
-    if name == "weights" and not all(ch in "0123456789abcdef" for ch in text):
+    if name == "weights" and not WEIGHTS_TOKEN.fullmatch(text):
         notices.append(f"weights={_show(value)} is not a trained-weights token; ignoring it.")
         return default
     limit = TEXT_LIMITS[name]

@@ -7,13 +7,16 @@ never changes once registered, so a token always means the same weights. A netwo
 here and kept in the run store (app.runs) gets its run's key as token: after a server
 restart the registry is empty, and the network is rebuilt from the store. Other tokens
 (uploaded weights) end with the process; the sidebar clears an unknown token with a notice.
+
+A run trained in the lab keeps its history (``TrainResult.checkpoints``): ``<token>.<step>``
+names its network after that many training steps, rebuilt from the checkpoint.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import streamlit as st
@@ -22,11 +25,12 @@ import torch
 from app import runs
 from app.lab_state import CELL_LABELS
 from engine import Network
-from engine.run_record import config_of
+from engine.run_record import to_result
 from engine.tasks import make_task
-from engine.train import TrainConfig, load_weights, to_network
+from engine.train import TrainConfig, load_weights, model_at, to_network
 
 MAX_ENTRIES = 64
+MAX_STEP_ENTRIES = 16
 KEY_LENGTH = 24  # a run store key (engine.store.run_key)
 _LOCK = threading.Lock()
 
@@ -40,6 +44,14 @@ class Trained:
     x: np.ndarray  # (T, I) float64: one sequence of the task, the pages' input
     label: str
     input_note: str = ""  # what x is, where it is not a sequence of the task (uploads)
+    config: TrainConfig | None = None  # what trained it (None: an upload)
+    checkpoints: tuple = ()  # its training history: ((updates done, flat weights), ...)
+    step: int | None = None  # the history's step this network is (None: the final one)
+
+    @property
+    def history(self) -> list[int]:
+        """The training steps one can look at this network after."""
+        return [k for k, _ in self.checkpoints]
 
 
 @st.cache_resource(show_spinner=False)
@@ -47,11 +59,49 @@ def registry() -> dict:
     return {}
 
 
-def entry_for(cfg: TrainConfig, model, label: str) -> Trained:
-    """The explore pages' view of a trained model: its network and one task sequence."""
+def entry_for(cfg: TrainConfig, model, label: str, checkpoints=()) -> Trained:
+    """The explore pages' view of a trained model: its network and one task sequence (the
+    same for every step of its history, so the pages compare like with like)."""
     task = make_task(cfg.task, cfg.seq_len, noise=cfg.noise, text=cfg.text)
     x = task.batch(1, np.random.default_rng(cfg.seed))[0][:, 0].astype(np.float64)
-    return Trained(to_network(model), cfg.task, cfg.seq_len, cfg.seed, x, label)
+    return Trained(to_network(model), cfg.task, cfg.seq_len, cfg.seed, x, label, config=cfg,
+                   checkpoints=tuple(checkpoints))
+
+
+def step_token(token: str, step: int) -> str:
+    """The token of ``token``'s network after ``step`` training steps (its final step: the
+    token itself)."""
+    base = token.partition(".")[0]
+    entry = lookup(base)
+    if entry is not None and entry.history and step == entry.history[-1]:
+        return base
+    return f"{base}.{step}"
+
+
+@st.cache_resource(show_spinner=False)
+def _steps() -> dict:
+    """Networks of history steps, rebuilt from their checkpoint (cheap) and kept apart
+    from ``registry`` so a scrub through the history never pushes the base entries out."""
+    return {}
+
+
+def _at_step(base: str, step: int) -> Trained | None:
+    token = f"{base}.{step}"
+    steps = _steps()
+    if token in steps:
+        return steps[token]
+    entry = lookup(base)
+    weights = dict(entry.checkpoints).get(step) if entry is not None else None
+    if weights is None:
+        return None
+    net = to_network(model_at(entry.config, weights))
+    found = replace(entry, network=net, step=step,
+                    label=f"{entry.label} after {step} training steps")
+    with _LOCK:
+        while len(steps) >= MAX_STEP_ENTRIES:
+            steps.pop(next(iter(steps)))
+        steps[token] = found
+    return found
 
 
 def stored_token(cfg: TrainConfig, model) -> str | None:
@@ -78,6 +128,9 @@ def lookup(token: str) -> Trained | None:
     """The network of ``token``: this process's, or rebuilt from the run store."""
     if not token:
         return None
+    base, _, step = token.partition(".")
+    if step:
+        return _at_step(base, int(step))
     entry = registry().get(token)
     if entry is None and len(token) == KEY_LENGTH:
         entry = _from_store(token)
@@ -95,9 +148,9 @@ def _from_store(token: str) -> Trained | None:
     run = runs.store().get(token)
     if run is None or not run.weights:
         return None
-    cfg = config_of(run)
     try:
-        model = load_weights(run.weights, cfg)
+        result = to_result(run)
     except ValueError:  # stored by other code (its key would differ; guarded anyway)
         return None
-    return entry_for(cfg, model, CELL_LABELS.get(cfg.cell, cfg.cell))
+    cfg = result.config
+    return entry_for(cfg, result.model, CELL_LABELS.get(cfg.cell, cfg.cell), result.checkpoints)

@@ -534,6 +534,14 @@ def stop_messages(job: Job) -> list[tuple[bool, str]]:
     return out
 
 
+def history(job: Job | None, label: str) -> list:
+    """The training history (checkpoints) of the finished job's run ``label``."""
+    for r in [] if job is None or job.running else job.runs:
+        if r.label == label and r.result is not None:
+            return r.result.checkpoints
+    return []
+
+
 def models(job: Job | None) -> list[tuple[str, TrainConfig, object]]:
     """The finished job's trained models: (label, config, torch model)."""
     if job is None or job.running:

@@ -2,7 +2,8 @@
 
 One form for every trainer (a sweep's worker, the Training lab's threads): the summary, the
 curves (loss, gradient norm before and after clipping, the ||dL/dh_t|| snapshots, the
-checkpoints of a run that kept its history) as arrays, and the weights as ``save_weights`` writes them (none for a run that diverged).
+checkpoints of a run that kept its history) as arrays, and the weights as ``save_weights``
+writes them (none for a run that diverged).
 """
 
 from __future__ import annotations
