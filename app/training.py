@@ -519,6 +519,9 @@ def result_rows(job: Job) -> list[dict]:
                      "ratio to baseline": None if res is None or res.baseline_loss == 0
                      else res.final_loss / res.baseline_loss,
                      "seconds": None if res is None else round(res.seconds, 1)})
+        if res is not None and res.baseline_accuracy is not None:  # classification
+            rows[-1]["accuracy (fresh batch)"] = res.final_accuracy
+            rows[-1]["accuracy without memory"] = res.baseline_accuracy
     return rows
 
 

@@ -69,6 +69,8 @@ def result_of(config: TrainConfig, summary: dict, c: dict,
                        grad_norm_after=c["grad_norm_after"].tolist(), snapshots=snapshots,
                        final_loss=summary["final_loss"], stopped=summary.get("stopped"),
                        seconds=summary.get("seconds", 0.0), model=model,
+                       final_accuracy=summary.get("final_accuracy"),
+                       baseline_accuracy=summary.get("baseline_accuracy"),
                        checkpoints=checkpoints)
 
 

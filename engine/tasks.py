@@ -255,6 +255,42 @@ def text_task(text: str, seq_len: int) -> Task:
                 "current one alone", {"codes": codes, "vocab": vocab})
 
 
+def _bigram_accuracy(codes: np.ndarray, vocab_size: int, seq_len: int) -> float:
+    """Accuracy of the most frequent next character after the current one, over the pairs
+    the windows contain, weighted as in ``_bigram_baseline``."""
+    starts = len(codes) - seq_len - 1
+    j = np.arange(len(codes) - 1)
+    weight = np.clip(np.minimum(j, starts - 1) - np.maximum(0, j - seq_len + 1) + 1, 0, None)
+    counts = np.bincount(codes[:-1] * vocab_size + codes[1:], weights=weight.astype(np.float64),
+                         minlength=vocab_size * vocab_size).reshape(vocab_size, vocab_size)
+    return float(counts.max(axis=1).sum() / counts.sum())
+
+
+def baseline_accuracy(task: Task) -> float | None:
+    """The share of targets a predictor without memory gets right, on the loss baseline's
+    terms (None for regression). Parity: a coin flip; running parity: the current bit is
+    the parity at the first step, a coin flip after it; selective copying: blanks right, a
+    guess of 1 in V at the markers; copy, the literature's convention as for its loss: blanks
+    right, a guess of 1 in 8 at the 10 recall steps (from the current token alone:
+    (11 + max(T - 1, 10/8)) / (T + 20), a little lower); characters: the most frequent
+    character after the current one."""
+    T = task.seq_len
+    if task.kind != "classification":
+        return None
+    if task.name == "parity":
+        return 0.5
+    if task.name == "running_parity":
+        return (T + 1) / (2 * T)
+    if task.name == "selective_copy":
+        n, V = task.extra["tokens"], task.extra["vocab"]
+        return (T - n + n / V) / T
+    if task.name == "copy":
+        return (T + 10 + 10 / 8) / (T + 20)
+    if task.name == "chars":
+        return _bigram_accuracy(task.extra["codes"], len(task.extra["vocab"]), T)
+    raise ValueError(f"no accuracy baseline for the {task.name!r} task")
+
+
 def make_task(name: str, seq_len: int, noise: float = 0.1, text: str | None = None) -> Task:
     """The task called ``name`` (see TASKS) over sequences of ``seq_len`` steps."""
     seq_len = check_int("seq_len", seq_len, 2, 10_000)

@@ -25,7 +25,7 @@ import torch
 from . import limits
 from .cells import CELLS as ENGINE_CELLS
 from .network import Network, truncation_blocks
-from .tasks import TASKS, Task, make_task
+from .tasks import TASKS, Task, baseline_accuracy, make_task
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
 CELLS = ("rnn", "lstm", "gru", "mingru", "minlstm", "lru", "s6")
@@ -118,6 +118,8 @@ class TrainResult:
     stopped: str | None  # why the run ended early, or None
     seconds: float
     model: SequenceModel = field(repr=False)
+    final_accuracy: float | None = None  # classification: on the fresh batch
+    baseline_accuracy: float | None = None  # classification: without memory (tasks)
     # (updates done, every trainable parameter flattened): the training history
     checkpoints: list[tuple[int, np.ndarray]] = field(default_factory=list, repr=False)
 
@@ -125,6 +127,8 @@ class TrainResult:
         cfg = {k: v for k, v in asdict(self.config).items() if k != "text"}
         return {**cfg, "final_loss": self.final_loss, "baseline_loss": self.baseline_loss,
                 "ratio_to_baseline": self.final_loss / self.baseline_loss,
+                "final_accuracy": self.final_accuracy,
+                "baseline_accuracy": self.baseline_accuracy,
                 "steps_run": len(self.losses), "seconds": round(self.seconds, 2),
                 "stopped": self.stopped}
 
@@ -255,11 +259,26 @@ def _clip(config: TrainConfig, params) -> tuple[float, float]:
     return before, _grad_norm(params)
 
 
+def _fresh(task: Task, seed: int, batch: int):
+    return task.batch(batch, np.random.default_rng(seed + 10_000_019))
+
+
 def evaluate(model: SequenceModel, task: Task, seed: int, batch: int = 512) -> float:
     """Loss on a fresh batch that training never saw."""
-    x, y = task.batch(batch, np.random.default_rng(seed + 10_000_019))
+    x, y = _fresh(task, seed, batch)
     with torch.no_grad():
         return float(_loss(task, model(torch.from_numpy(x))[0], torch.from_numpy(y)))
+
+
+def accuracy(model: SequenceModel, task: Task, seed: int, batch: int = 512) -> float | None:
+    """The share of targets the most likely class gets right, on ``evaluate``'s fresh batch
+    (every step of an every-step task); None for regression."""
+    if task.kind != "classification":
+        return None
+    x, y = _fresh(task, seed, batch)
+    with torch.no_grad():
+        pred = model(torch.from_numpy(x))[0].argmax(dim=-1)
+    return float((pred == torch.from_numpy(y)).double().mean())
 
 
 def build(config: TrainConfig) -> tuple[TrainConfig, Task, SequenceModel]:
@@ -394,8 +413,9 @@ def train(config: TrainConfig, callback: Callable[[StepInfo], None] | None = Non
     blew_up = stopped is not None and stopped.startswith("the loss")
     final = float("nan") if blew_up else evaluate(model, task, config.seed)
     kept = history.kept if blew_up else history.final(len(losses), params)
+    right = None if blew_up else accuracy(model, task, config.seed)
     return TrainResult(config, task.baseline_loss, losses, before, after, snapshots, final,
-                       stopped, seconds, model, kept)
+                       stopped, seconds, model, right, baseline_accuracy(task), kept)
 
 
 def save_weights(model: SequenceModel, config: TrainConfig) -> bytes:

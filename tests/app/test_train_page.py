@@ -427,3 +427,13 @@ def test_stop_on_a_watched_twin_leaves_its_owners_runs_going():
     finally:
         job.request_stop()
         _until_finished(job)
+
+
+def test_classification_shows_accuracy_beside_the_share_without_memory():
+    at = _train(_page(tr_task="running_parity"))
+    table = at.dataframe[0].value
+    res = at.session_state["train_job"].runs[0].result
+    assert table["accuracy (fresh batch)"][0] == res.final_accuracy
+    assert table["accuracy without memory"][0] == pytest.approx((10 + 1) / 20)
+    at = _train(_page())  # the adding problem: a regression, no accuracy
+    assert "accuracy (fresh batch)" not in at.dataframe[0].value.columns

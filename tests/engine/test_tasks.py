@@ -307,3 +307,43 @@ def test_bad_task_arguments():
         make_task("sorting", 10)
     with pytest.raises(ValueError, match="seq_len"):
         make_task("adding", 1)
+
+
+def _best_share(keys: np.ndarray, targets: np.ndarray) -> float:
+    """The share a predictor that sees only ``keys`` gets right at best: per key, its most
+    frequent target (in sample: the optimum over every such predictor)."""
+    pairs = np.stack([keys.ravel(), targets.ravel()], axis=1)
+    uniq, counts = np.unique(pairs, axis=0, return_counts=True)
+    best = {}
+    for (k, _), c in zip(uniq.tolist(), counts.tolist(), strict=True):
+        best[k] = max(best.get(k, 0), c)
+    return sum(best.values()) / targets.size
+
+
+@pytest.mark.parametrize("name,T", [("parity", 20), ("running_parity", 8),
+                                    ("running_parity", 40), ("selective_copy", 12),
+                                    ("selective_copy", 30), ("copy", 5), ("copy", 30),
+                                    ("chars", 16)])
+def test_the_accuracy_baseline_is_the_best_without_memory(name, T):
+    from engine.tasks import baseline_accuracy
+
+    task = make_task(name, T)
+    rng = np.random.default_rng(7)
+    parts = [task.batch(4000, rng) for _ in range(1 if task.where == "every" else 10)]
+    x = np.concatenate([p[0] for p in parts], axis=1)  # (T, B, I)
+    y = np.concatenate([p[1] for p in parts], axis=-1)  # (T, B) or (B,): batch last
+    token = x.argmax(axis=-1) if x.shape[-1] > 1 else x[..., 0].astype(int)
+    if task.where == "last":  # many-to-one: what the last step's input shows
+        keys = token[-1]
+    elif name == "copy":  # the literature's convention knows the step (as for its loss)
+        keys = token * (T + 20) + np.arange(T + 20)[:, None]
+        assert _best_share(token, y) <= baseline_accuracy(task) + 0.01  # current token only
+    else:
+        keys = token
+    assert _best_share(keys, y) == pytest.approx(baseline_accuracy(task), abs=0.01)
+
+
+def test_regression_tasks_have_no_accuracy():
+    from engine.tasks import baseline_accuracy
+
+    assert baseline_accuracy(make_task("adding", 10)) is None

@@ -327,3 +327,22 @@ def test_a_diverged_run_keeps_its_history_up_to_the_blow_up():
     result = tr.train(cfg)
     assert result.checkpoints and result.checkpoints[-1][0] <= len(result.losses)
     assert all(np.isfinite(w).all() for _, w in result.checkpoints[:1])
+
+
+def test_classification_runs_report_accuracy_against_the_memoryless_share():
+    from engine.run_record import record_result, to_record
+    from engine.tasks import baseline_accuracy
+
+    cfg = tr.TrainConfig(task="running_parity", seq_len=10, cell="gru", hidden=16, steps=40,
+                         batch=32, lr=0.02)
+    result = tr.train(cfg)
+    task = make_task("running_parity", 10)
+    assert result.baseline_accuracy == baseline_accuracy(task)
+    x, y = task.batch(512, np.random.default_rng(cfg.seed + 10_000_019))
+    with torch.no_grad():
+        pred = result.model(torch.from_numpy(x))[0].argmax(-1).numpy()
+    assert result.final_accuracy == pytest.approx((pred == y).mean(), abs=1e-12)
+    assert result.summary()["final_accuracy"] == result.final_accuracy
+    back = record_result(cfg, to_record(result))
+    assert back.final_accuracy == result.final_accuracy
+    assert tr.train(replace(SMALL, steps=2)).final_accuracy is None  # regression
