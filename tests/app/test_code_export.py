@@ -65,3 +65,24 @@ def test_a_trained_network_travels_with_its_weights_and_input(tmp_path):
     want = trace.backward(loss_seed(trace.output.shape, "last")).hidden_norm[:, 0]
     np.testing.assert_allclose(numbers["hidden_norm"], want, rtol=1e-12)
     assert (tmp_path / "weights.npz").exists() and (tmp_path / "x.npy").exists()
+
+
+@pytest.mark.parametrize("query", [{}, {"cell": "lstm", "loss": "every", "T": "20"}])
+def test_the_exported_notebook_runs_in_a_kernel_and_prints_the_pages_numbers(
+        query, tmp_path, monkeypatch):
+    from nbclient import NotebookClient
+
+    s, _ = Settings.from_query(query)
+    with zipfile.ZipFile(io.BytesIO(code_export.bundle(s))) as z:
+        z.extractall(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports engine from here
+    nb = nbformat.reads((tmp_path / code_export.NOTEBOOK).read_text(), as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    printed = [o["text"] for c in nb.cells if c.cell_type == "code"
+               for o in c.get("outputs", []) if o.get("name") == "stdout"]
+    numbers = json.loads(printed[-1].strip().splitlines()[-1])
+    run = compute.simulate(s)
+    np.testing.assert_allclose(numbers["hidden_norm"], run.hidden_norm[:, 0], rtol=1e-12)
+    figure = nb.cells[-1].outputs[0]["data"]  # the last cell draws the curve
+    assert "application/vnd.plotly.v1+json" in figure or "text/html" in figure
