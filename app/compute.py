@@ -72,6 +72,7 @@ class Run:
     bound_curve: tuple  # per layer: the bound on ||dL/dh_t|| (forward direction), or None
     gamma: float
     notices: tuple
+    outputs: np.ndarray | None = None  # (T, O): a trained or uploaded model's read-out
 
 
 def signal_for(s: Settings) -> tuple[np.ndarray, tuple]:
@@ -196,7 +197,14 @@ def simulate(s: Settings) -> Run:
                            trace, pt.layer, pt.direction).items()})
               for pt in row)
         for row in trace.passes)
+    entry = trained.lookup(s.weights)
+    outputs = None
+    if entry is not None and entry.readout is not None:
+        w, b = entry.readout
+        with np.errstate(all="ignore"):
+            outputs = _f32(np.asarray(trace.output).reshape(x.shape[0], -1) @ w.T + b)
     return Run(
+        outputs=outputs,
         T=x.shape[0], x=_f32(x), vocab=vocab, passes=passes,
         hidden_norm=np.asarray(grads.hidden_norm), direct_norm=np.asarray(grads.direct_norm),
         last_norm=np.asarray(last.hidden_norm), cell_norm=grads.cell_norm,

@@ -5,8 +5,9 @@ pages, by a short token.
 key); the network itself lives in one process-wide registry (``st.cache_resource``). An entry
 never changes once registered, so a token always means the same weights. A network trained
 here and kept in the run store (app.runs) gets its run's key as token: after a server
-restart the registry is empty, and the network is rebuilt from the store. Other tokens
-(uploaded weights) end with the process; the sidebar clears an unknown token with a notice.
+restart the registry is empty, and the network is rebuilt from the store. A network
+uploaded on the explore pages is kept in the store too (``keep_upload``); other tokens end
+with the process, and the sidebar clears an unknown token with a notice.
 
 A run trained in the lab keeps its history (``TrainResult.checkpoints``): ``<token>.<step>``
 names its network after that many training steps, rebuilt from the checkpoint.
@@ -14,6 +15,8 @@ names its network after that many training steps, rebuilt from the checkpoint.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import uuid
 from dataclasses import dataclass, replace
@@ -32,6 +35,7 @@ from engine.train import TrainConfig, load_weights, model_at, to_network
 MAX_ENTRIES = 64
 MAX_STEP_ENTRIES = 16
 KEY_LENGTH = 24  # a run store key (engine.store.run_key)
+UPLOAD_TOKEN_LENGTH = 16  # an uploaded network's (a hash of its contents)
 _LOCK = threading.Lock()
 
 
@@ -47,6 +51,8 @@ class Trained:
     config: TrainConfig | None = None  # what trained it (None: an upload)
     checkpoints: tuple = ()  # its training history: ((updates done, flat weights), ...)
     step: int | None = None  # the history's step this network is (None: the final one)
+    readout: tuple | None = None  # (W, b): the model's outputs y_t = W out_t + b
+    many_to_one: bool = False  # trained to answer at the last step alone
 
     @property
     def history(self) -> list[int]:
@@ -64,8 +70,19 @@ def entry_for(cfg: TrainConfig, model, label: str, checkpoints=()) -> Trained:
     same for every step of its history, so the pages compare like with like)."""
     task = make_task(cfg.task, cfg.seq_len, noise=cfg.noise, text=cfg.text)
     x = task.batch(1, np.random.default_rng(cfg.seed))[0][:, 0].astype(np.float64)
+    last = task.where == "last"
     return Trained(to_network(model), cfg.task, cfg.seq_len, cfg.seed, x, label, config=cfg,
-                   checkpoints=tuple(checkpoints))
+                   checkpoints=tuple(checkpoints), readout=_head(model, cfg, last),
+                   many_to_one=last)
+
+
+def _head(model, cfg: TrainConfig, many_to_one: bool) -> tuple | None:
+    """The trained read-out (W, b), to apply at every step; None for a bidirectional
+    many-to-one model, whose read-out joins two steps (forward last, reverse first)."""
+    if cfg.bidirectional and many_to_one:
+        return None
+    return (model.head.weight.detach().double().numpy().copy(),
+            model.head.bias.detach().double().numpy().copy())
 
 
 def step_token(token: str, step: int) -> str:
@@ -94,8 +111,9 @@ def _at_step(base: str, step: int) -> Trained | None:
     weights = dict(entry.checkpoints).get(step) if entry is not None else None
     if weights is None:
         return None
-    net = to_network(model_at(entry.config, weights))
-    found = replace(entry, network=net, step=step,
+    model = model_at(entry.config, weights)
+    found = replace(entry, network=to_network(model), step=step,
+                    readout=_head(model, entry.config, entry.many_to_one),
                     label=f"{entry.label} after {step} training steps")
     with _LOCK:
         while len(steps) >= MAX_STEP_ENTRIES:
@@ -112,6 +130,38 @@ def stored_token(cfg: TrainConfig, model) -> str | None:
     kept = load_weights(run.weights, cfg).state_dict()
     same = all(torch.equal(kept[k], v) for k, v in model.state_dict().items())
     return run.key if same else None
+
+
+def keep_upload(entry: Trained) -> str:
+    """Register an uploaded network under a token made from its contents, and keep it in
+    the store so its link outlives a restart (the same upload gets the same token)."""
+    net = entry.network
+    meta = {"cell": net.cell_name, "input_size": net.input_size, "hidden": net.hidden_size,
+            "layers": net.num_layers, "bidirectional": net.bidirectional,
+            "activation": net.activation, "task": entry.task, "seq_len": entry.seq_len,
+            "seed": entry.seed, "label": entry.label, "input_note": entry.input_note}
+    arrays = {**net.params, "x": entry.x}
+    if entry.readout is not None:
+        arrays["readout_w"], arrays["readout_b"] = entry.readout
+    digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
+    for name in sorted(arrays):
+        digest.update(name.encode() + np.ascontiguousarray(arrays[name]).tobytes())
+    token = digest.hexdigest()[:UPLOAD_TOKEN_LENGTH]
+    runs.store().put_network(token, meta, arrays)
+    return register(entry, token)
+
+
+def _from_uploads(token: str) -> Trained | None:
+    kept = runs.store().get_network(token)
+    if kept is None:
+        return None
+    meta, arrays = kept
+    net = Network(meta["cell"], meta["input_size"], meta["hidden"], meta["layers"],
+                  meta["bidirectional"], meta["activation"])
+    net.load_params({k: arrays[k] for k in net.params})
+    readout = (arrays["readout_w"], arrays["readout_b"]) if "readout_w" in arrays else None
+    return Trained(net, meta["task"], meta["seq_len"], meta["seed"], arrays["x"],
+                   meta["label"], input_note=meta["input_note"], readout=readout)
 
 
 def register(entry: Trained, token: str | None = None) -> str:
@@ -132,8 +182,9 @@ def lookup(token: str) -> Trained | None:
     if step:
         return _at_step(base, int(step))
     entry = registry().get(token)
-    if entry is None and len(token) == KEY_LENGTH:
-        entry = _from_store(token)
+    if entry is None:
+        rebuild = {KEY_LENGTH: _from_store, UPLOAD_TOKEN_LENGTH: _from_uploads}.get(len(token))
+        entry = rebuild(token) if rebuild else None
         if entry is not None:
             register(entry, token)
     return entry

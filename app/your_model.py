@@ -1,6 +1,7 @@
 """Your model on the explore pages: a ``.pt`` state_dict uploaded in the sidebar, read by
 engine.state_dict (safely: weights only), handed to the pages like the lab's trained
-networks (a token in the URL, ``app.trained``). Its input is the sidebar's signal when the
+networks (a token in the URL, ``app.trained``, kept in the store so the link outlives a
+restart). Its input is the sidebar's signal when the
 widths agree, else unit noise of the model's input width (the page says which).
 """
 
@@ -52,6 +53,7 @@ def _open() -> None:
     try:
         net = Network.from_state_dict(ss["model_sd"], prefix=pick.prefix,
                                       nonlinearity=ss.get("w_model_act", "tanh"))
+        readout = sdm.readout(ss["model_sd"], pick.prefix)
     except ValueError as exc:
         ss["model_error"] = f"{ss['model_name']}: {exc}"
         return
@@ -59,11 +61,12 @@ def _open() -> None:
         ss["model_error"] = f"{ss['model_name']}: its weights could not be used " \
                             f"({type(exc).__name__})"
         return
-    entry = entry_for(net, settings, f"your {pick.cell.upper()} ({ss['model_name']})")
-    ss["w_weights"] = trained.register(entry)
+    entry = entry_for(net, settings, f"your {pick.cell.upper()} ({ss['model_name']})",
+                      readout)
+    ss["w_weights"] = trained.keep_upload(entry)
 
 
-def entry_for(net: Network, settings, label: str) -> trained.Trained:
+def entry_for(net: Network, settings, label: str, readout=None) -> trained.Trained:
     """The pages' view of an uploaded network: the sidebar's signal as its input when the
     widths agree, else N(0, 1) noise of its input width, as long as the sidebar's T."""
     x, _ = signal_for(settings)
@@ -74,7 +77,7 @@ def entry_for(net: Network, settings, label: str) -> trained.Trained:
                 f"sidebar's {settings.signal} signal has {x.shape[1]})")
         x = np.random.default_rng(settings.seed).standard_normal((x.shape[0], net.input_size))
     return trained.Trained(net, "uploaded", int(x.shape[0]), settings.seed, x, label,
-                           input_note=note)
+                           input_note=note, readout=readout)
 
 
 def panel(sb) -> None:
@@ -101,7 +104,8 @@ def panel(sb) -> None:
             st.radio("Its nonlinearity (a state_dict does not say)", ("tanh", "relu"),
                      key="w_model_act", horizontal=True)
         if pick.readout:
-            st.caption(f"Read-out beside it: {pick.readout} (not used: the pages show the "
-                       "recurrent part's states and gradients).")
+            st.caption(f"Read-out beside it: {pick.readout}. The Hidden state page draws "
+                       "its outputs; the gradients are those of the recurrent part's "
+                       "output, as for every network here.")
         st.button("Open it on the pages", key="w_model_open", on_click=_open,
                   type="primary")

@@ -163,6 +163,21 @@ def network(cls, sd: dict, prefix: str | None = None, nonlinearity: str | None =
     return net
 
 
+def readout(sd: dict, prefix: str | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(W, b) of the linear read-out beside the recurrent module ``choose`` picks, float64
+    (zero b for bias=False), or None where there is none; y_t = W out_t + b."""
+    f = choose(sd, prefix)
+    if f.readout is None:
+        return None
+    w = sd[f"{f.readout}.weight"].detach().to("cpu").double().numpy()
+    bias = sd.get(f"{f.readout}.bias")
+    b = np.zeros(w.shape[0]) if bias is None else bias.detach().to("cpu").double().numpy()
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"{f.readout}.bias has shape {b.shape}; its weight has "
+                         f"{w.shape[0]} rows")
+    return w, b
+
+
 def load(data: bytes, max_bytes: int = MAX_BYTES) -> dict:
     """A state_dict (name -> tensor) from a file's bytes, read without running any of its
     code. Also takes {"state_dict": ...} (the Training lab's downloads, Lightning's)."""

@@ -8,7 +8,9 @@ and the final weights. The file lives in a data folder (``UNROLLED_DATA``, defau
 threads and the sweep's worker processes. ``evict`` keeps it under a size cap
 (``UNROLLED_STORE_MB``, default 512), least recently used first, and remembers what it
 evicted so a link can say so. A run whose process died (a server restart) is taken over
-at once on this machine, and on any machine once its heartbeat is stale.
+at once on this machine, and on any machine once its heartbeat is stale. Networks
+uploaded on the explore pages are kept beside the runs (the most recent ``MAX_NETWORKS``),
+so their links outlive a restart too.
 """
 
 from __future__ import annotations
@@ -137,6 +139,9 @@ CREATE TABLE IF NOT EXISTS sweeps (
     id TEXT PRIMARY KEY, spec TEXT NOT NULL, created REAL NOT NULL, used REAL NOT NULL,
     stopped INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS networks (
+    token TEXT PRIMARY KEY, meta TEXT NOT NULL, data BLOB NOT NULL, used REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sweep_runs (
     sweep TEXT NOT NULL, position INTEGER NOT NULL, key TEXT NOT NULL,
     PRIMARY KEY (sweep, position)
@@ -145,6 +150,9 @@ CREATE TABLE IF NOT EXISTS sweep_runs (
 
 
 ADDED_COLUMNS = (("runs", "owner", "TEXT"), ("sweeps", "stopped", "INTEGER NOT NULL DEFAULT 0"))
+
+
+MAX_NETWORKS = 32  # uploaded networks kept (each up to the upload limit, 4 MB)
 
 
 class RunStore:
@@ -290,6 +298,28 @@ class RunStore:
             db.execute("UPDATE runs SET status = 'queued', attempts = MAX(attempts - 1, 0), "
                        "heartbeat = NULL WHERE key = ? AND status = 'running' AND owner = ?",
                        (key, OWNER))
+
+    # --- uploaded networks ------------------------------------------------------------
+    def put_network(self, token: str, meta: dict, arrays: dict) -> None:
+        """Keep an uploaded network (its description and arrays) under ``token``; only the
+        ``MAX_NETWORKS`` most recently used are kept."""
+        now = time.time()
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO networks (token, meta, data, used) "
+                       "VALUES (?, ?, ?, ?)",
+                       (token, json.dumps(meta, sort_keys=True), pack_arrays(**arrays), now))
+            db.execute("DELETE FROM networks WHERE token NOT IN (SELECT token FROM networks "
+                       "ORDER BY used DESC LIMIT ?)", (MAX_NETWORKS,))
+
+    def get_network(self, token: str) -> tuple[dict, dict] | None:
+        """(meta, arrays) of an uploaded network, or None."""
+        row = self._db().execute("SELECT meta, data FROM networks WHERE token = ?",
+                                 (token,)).fetchone()
+        if row is None:
+            return None
+        with self._tx() as db:
+            db.execute("UPDATE networks SET used = ? WHERE token = ?", (time.time(), token))
+        return json.loads(row[0]), unpack_arrays(row[1])
 
     def get(self, key: str, touch: bool = True) -> StoredRun | None:
         db = self._db()

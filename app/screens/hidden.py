@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app import ui
+from app import trained, ui
 from app.state import cell_name
 from app.views import hidden as hv
 from engine import CELLS
@@ -39,3 +39,11 @@ if run is not None:
     fig = hv.hidden_figure(h, s.chosen_units(),
                            title=f"{symbol} of {what}, {cell_name(s.cell)} cell", symbol=symbol)
     ui.chart(fig, key="hidden_state", primary=True)
+    if run.outputs is not None and not ui.presenting():
+        entry = trained.lookup(s.weights)
+        last = entry is not None and entry.many_to_one
+        ui.chart(hv.outputs_figure(run.outputs, last), key="hidden_outputs", code=False)
+        st.caption("The read-out applied to the top layer's output at every step"
+                   + (": trained many-to-one, the model answers at the last step (◆); "
+                      "earlier steps show what it would answer if the sequence ended there."
+                      if last else "."))

@@ -112,3 +112,28 @@ def hidden_figure(h: np.ndarray, units: list[int], title: str = "",
     )
     layout.update(animation_controls([str(t) for t in steps], layout, redraw=True))
     return {"data": data, "layout": layout, "frames": frames}
+
+
+MAX_OUTPUT_LINES = 8
+
+
+def outputs_figure(y: np.ndarray, last_only: bool) -> dict:
+    """A trained or uploaded model's outputs y_t = W out_t + b over time, (T, O): one line
+    per output (the first ``MAX_OUTPUT_LINES``). ``last_only``: the model answers at the
+    last step alone (many-to-one), which is marked."""
+    y = np.asarray(y, dtype=np.float64)
+    T, O = y.shape
+    shown = min(O, MAX_OUTPUT_LINES)
+    data = [{"type": "scatter", "mode": "lines", "x": list(range(T)),
+             "y": masked(compact(y[:, k])), "name": f"y_t[{k}]",
+             "line": {"color": LINE_COLORS[k % len(LINE_COLORS)], "width": 2.5}}
+            for k in range(shown)]
+    if last_only:
+        data.append({"type": "scatter", "mode": "markers", "x": [T - 1] * shown,
+                     "y": masked(compact(y[-1, :shown])), "name": "its answer (t = T-1)",
+                     "marker": {"size": 12, "color": "#111827", "symbol": "diamond"}})
+    more = f", the first {shown} of {O}" if O > shown else ""
+    layout = base_layout(f"The model's outputs y_t = W out_t + b (its read-out{more})",
+                         height=380, xaxis=axis("time step t", range=[-0.5, T - 0.5]),
+                         yaxis=axis("y_t"))
+    return {"data": data, "layout": layout}

@@ -3,6 +3,7 @@ steps; the sidebar's "Training step" slider sends the network after that step to
 explore page, by a token that travels in the URL and outlives a restart."""
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import compute, runs, trained
@@ -72,3 +73,19 @@ def test_a_history_token_is_validated_like_any_token():
     for hostile in ("0a1b.", ".12", "0a1b.1.2", "0a1b.12x", "0a1b.123456789"):
         s, notices = Settings.validated({"weights": hostile})
         assert s.weights == "" and notices, hostile
+
+
+def test_a_trained_many_to_one_model_shows_its_answer_at_the_last_step():
+    import torch
+
+    lab, result = _inspected()
+    token = lab.session_state["w_weights"]
+    at = _open("screens/hidden.py", token)
+    fig = next(f for f in figures(at) if any(d.get("name") == "its answer (t = T-1)"
+                                             for d in f["data"]))
+    entry = trained.lookup(token)
+    with torch.no_grad():
+        answer = result.model(torch.tensor(entry.x[:, None, :], dtype=torch.float32))[0]
+    drawn = fig["data"][-1]["y"][0]
+    assert drawn == pytest.approx(float(answer[0, 0]), abs=6e-4)  # drawn to 3 decimals
+    assert any("answers at the last step" in c.value for c in at.caption)

@@ -50,3 +50,15 @@ def test_an_uploaded_state_dict_opens_on_the_gradients_page(page, tmp_path):
     want = trace.backward(loss_seed(trace.output.shape, "last")).hidden_norm[0, 0]
     np.testing.assert_allclose(np.array(drawn, dtype=float), want, rtol=1e-5)
     page.screenshot(path=str(ARTIFACTS / "your_model.png"))
+    # its read-out's outputs on the Hidden state page: fc of the LSTM's output, every step
+    page.locator("[data-testid='stSidebarNav']").get_by_text("Hidden state").click()
+    page.locator(".st-key-hidden_outputs .js-plotly-plot").wait_for(timeout=60_000)
+    wait_idle(page)
+    outputs = page.evaluate("() => document.querySelector('.st-key-hidden_outputs "
+                            ".js-plotly-plot').data.map(d => d.y)")
+    model = Tagger()
+    model.load_state_dict(sd)
+    with torch.no_grad():
+        y = model.fc(model.encoder.lstm(torch.tensor(x, dtype=torch.float32))[0]).numpy()
+    for k in range(3):
+        np.testing.assert_allclose(np.array(outputs[k], dtype=float), y[:, k], atol=6e-4)

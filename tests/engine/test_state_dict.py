@@ -35,7 +35,7 @@ def _bytes(obj) -> bytes:
     torch.nn.GRU(4, 5, num_layers=2, bias=False),
 ], ids=["lstm-2-bi", "gru", "rnn-relu-3", "gru-nobias"])
 def test_a_nested_module_is_found_and_equals_torch(module):
-    model = Tagger(module.double())
+    model = Tagger(module.double()).double()
     sd = sdm.load(_bytes(model.state_dict()))
     (found,) = sdm.find(sd)
     kind = type(module).__name__.lower()
@@ -47,6 +47,9 @@ def test_a_nested_module_is_found_and_equals_torch(module):
     x = np.random.default_rng(0).standard_normal((7, 2, 4))
     want, _ = module(torch.tensor(x))
     np.testing.assert_allclose(net.run(x).output, want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    w, b = sdm.readout(sd)  # the model's own outputs: its fc on every step's output
+    np.testing.assert_allclose(net.run(x).output @ w.T + b,
+                               model.fc(want).detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_several_modules_need_a_choice_and_an_rnn_its_nonlinearity():
@@ -138,3 +141,14 @@ def test_small_files_that_would_take_the_server_down_are_refused():
     for broken in (good[:-40], good[:200] + b"\0" * 200 + good[400:]):
         with pytest.raises(ValueError):
             sdm.load(broken)
+
+
+def test_no_read_out_or_a_bias_free_one():
+    assert sdm.readout(torch.nn.GRU(2, 3).state_dict()) is None
+    sd = {**{f"rnn.{k}": v for k, v in torch.nn.GRU(2, 3).state_dict().items()},
+          "head.weight": torch.ones(4, 3)}
+    w, b = sdm.readout(sd)
+    assert w.shape == (4, 3) and not b.any()
+    sd["head.bias"] = torch.ones(3)
+    with pytest.raises(ValueError, match="head.bias has shape"):
+        sdm.readout(sd)
