@@ -42,7 +42,18 @@ class Task:
 
     def batch(self, batch_size: int, rng: np.random.Generator):
         batch_size = check_int("batch", batch_size, 1, 4096)
+        if self.name == "dataset":
+            from .datasets import batch
+            return batch(self, batch_size, rng)
         return GENERATORS[self.name](self, batch_size, rng)
+
+    def held_out_batch(self, batch_size: int, rng: np.random.Generator):
+        """A batch for evaluation: your data's validation part; the classic tasks draw
+        fresh sequences (from an rng training never uses)."""
+        if self.name == "dataset":
+            from .datasets import batch
+            return batch(self, check_int("batch", batch_size, 1, 4096), rng, held_out=True)
+        return self.batch(batch_size, rng)
 
 
 def _adding(task: Task, B: int, rng):
@@ -146,6 +157,7 @@ GENERATORS = {"adding": _adding, "copy": _copy, "selective_copy": _selective_cop
               "running_parity": _running_parity, "chars": _chars}
 SELECTIVE_TOKENS, SELECTIVE_VOCAB = 4, 8  # data tokens to recall, and their vocabulary
 TASKS = tuple(GENERATORS)
+ALL_TASKS = (*TASKS, "dataset")  # and your data (engine.datasets), carried as the config's text
 
 
 def _running_sum_baseline(T: int, first: int = 0) -> float:
@@ -288,6 +300,8 @@ def baseline_accuracy(task: Task) -> float | None:
         return (T + 10 + 10 / 8) / (T + 20)
     if task.name == "chars":
         return _bigram_accuracy(task.extra["codes"], len(task.extra["vocab"]), T)
+    if task.name == "dataset":  # fitted and scored on its validation part (engine.datasets)
+        return task.extra["accuracy"]
     raise ValueError(f"no accuracy baseline for the {task.name!r} task")
 
 
@@ -344,7 +358,10 @@ def make_task(name: str, seq_len: int, noise: float = 0.1, text: str | None = No
                     "at the first step, a coin flip after it")
     if name == "chars":
         return text_task(TEXT_PATH.read_text() if text is None else text, seq_len)
-    raise ValueError(f"task must be one of {list(TASKS)}, got {name!r}")
+    if name == "dataset":
+        from .datasets import dataset_task
+        return dataset_task(text, seq_len)
+    raise ValueError(f"task must be one of {list(ALL_TASKS)}, got {name!r}")
 
 
 def baseline_over(task: Task, first: int) -> float:

@@ -25,7 +25,7 @@ import torch
 from . import limits
 from .cells import CELLS as ENGINE_CELLS
 from .network import Network, truncation_blocks
-from .tasks import TASKS, Task, baseline_accuracy, make_task
+from .tasks import ALL_TASKS, TASKS, Task, baseline_accuracy, make_task
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
 CELLS = ("rnn", "lstm", "gru", "mingru", "minlstm", "lru", "s6")
@@ -62,7 +62,7 @@ class TrainConfig:
 
     def validated(self) -> TrainConfig:
         """Check every field (ValueError naming it), return self."""
-        for name, allowed in (("task", TASKS), ("cell", CELLS), ("optimizer", OPTIMIZERS),
+        for name, allowed in (("task", ALL_TASKS), ("cell", CELLS), ("optimizer", OPTIMIZERS),
                               ("init", INITS), ("clip_mode", CLIP_MODES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {list(allowed)}, "
@@ -260,11 +260,11 @@ def _clip(config: TrainConfig, params) -> tuple[float, float]:
 
 
 def _fresh(task: Task, seed: int, batch: int):
-    return task.batch(batch, np.random.default_rng(seed + 10_000_019))
+    return task.held_out_batch(batch, np.random.default_rng(seed + 10_000_019))
 
 
 def evaluate(model: SequenceModel, task: Task, seed: int, batch: int = 512) -> float:
-    """Loss on a fresh batch that training never saw."""
+    """Loss on a fresh batch that training never saw (your data: its validation part)."""
     x, y = _fresh(task, seed, batch)
     with torch.no_grad():
         return float(_loss(task, model(torch.from_numpy(x))[0], torch.from_numpy(y)))
@@ -284,6 +284,9 @@ def accuracy(model: SequenceModel, task: Task, seed: int, batch: int = 512) -> f
 def build(config: TrainConfig) -> tuple[TrainConfig, Task, SequenceModel]:
     config = config.validated()
     task = make_task(config.task, config.seq_len, noise=config.noise, text=config.text)
+    if config.bidirectional and task.extra.get("next_step"):
+        raise ValueError("bidirectional cannot be combined with next-step prediction: the "
+                         "reverse pass would see the answer")
     torch.manual_seed(config.seed)
     return config, task, SequenceModel(config, task)
 
