@@ -13,6 +13,7 @@ from app import lab_state, trained, training, ui
 from app.lab_state import ESN_SIZES, TASK_LABELS, LabSettings, from_state
 from app.state import GATED
 from app.views import train as tv
+from engine import datasets
 from engine.esn import fit_esn
 from engine.tasks import MAX_TEXT_CHARS, make_task, text_task
 from engine.train import TrainConfig, evaluate, load_weights, sample_text, save_weights
@@ -35,12 +36,14 @@ def on_train() -> None:
     ss = st.session_state
     ss["train_message"] = None
     lab, _ = from_state(ss)
-    cfg = lab.config(ss.get("train_text"))
+    cfg = lab_config(lab)
     runs = training.variants(cfg, list(lab.cells), lab.noclip)
     if not runs:
         ss["train_message"] = "Pick at least one cell to train."
     elif lab.task == "chars" and ss.get("train_text_error"):
         ss["train_message"] = f"Not training: {ss['train_text_error']}"
+    elif lab.task == "dataset" and (why := data_problem(lab)):
+        ss["train_message"] = f"Not training: {why}"
     elif (stored := training.stored_job(runs)) is not None:
         ss["train_job"] = stored  # trained before, with these very settings: at once
     else:
@@ -115,6 +118,101 @@ def on_text_upload() -> None:
 def text_uploader(where, busy: bool) -> None:
     where.file_uploader("Your own text (.txt)", type=["txt"], key="up_text",
                         on_change=on_text_upload, disabled=busy, max_upload_size=UPLOAD_MB)
+
+
+# --- your data --------------------------------------------------------------------------------
+DATA_HELP = ("CSV: one row per step, a header naming the columns. A 'seq' column groups rows "
+             "into sequences; a 'label' column makes it many-to-one classification (one "
+             "whole-number label per sequence); 'target...' columns are predicted from the "
+             "others; with neither, every column's next step is predicted. NPY: (T,), (T, F) "
+             "or (N, T, F) numbers, next-step prediction.")
+
+
+def lab_config(lab: LabSettings) -> TrainConfig:
+    """The runs' config, with the uploaded text (characters) or data (your data) it needs."""
+    ss = st.session_state
+    return lab.config(ss.get("train_data") if lab.task == "dataset" else ss.get("train_text"))
+
+
+def on_data_upload() -> None:
+    """Check the upload at once; a rejected file leaves the data accepted before in place."""
+    ss = st.session_state
+    file = ss.get("up_data")
+    ss["train_data_error"] = None
+    if file is None:
+        return
+    try:
+        text = datasets.canonical_csv(file.name, file.getvalue())
+    except ValueError as exc:
+        ss["train_data_error"] = f"{file.name}: {exc}"
+        return
+    ss["train_data"], ss["train_data_name"] = text, file.name
+
+
+def data_problem(lab: LabSettings) -> str | None:
+    """Why these settings cannot train on the uploaded data, or None."""
+    text = st.session_state.get("train_data")
+    if not text:
+        return "upload your data first (a link cannot carry a file)"
+    try:
+        task = make_task("dataset", lab.T, text=text)
+    except ValueError as exc:
+        return str(exc)
+    if lab.bidir and task.extra["next_step"]:
+        return "bidirectional cannot predict the next step: the reverse pass sees the answer"
+    return None
+
+
+def data_panel(box, where, lab: LabSettings, busy: bool) -> None:
+    """The upload, and what the data is (or why it cannot be used at this T)."""
+    ss = st.session_state
+    where.file_uploader("Your data (.csv, .npy)", type=["csv", "npy", "txt"], key="up_data",
+                        on_change=on_data_upload, disabled=busy, max_upload_size=UPLOAD_MB,
+                        help=DATA_HELP)
+    if ss.get("train_data_error"):
+        kept = ss.get("train_data_name")
+        box.error(ss["train_data_error"] + (f" (still using {kept})" if kept else ""))
+    if not ss.get("train_data"):
+        return
+    problem = data_problem(lab)
+    if problem:
+        box.error(f"{ss['train_data_name']}: {problem}")
+        return
+    task = make_task("dataset", lab.T, text=ss["train_data"])
+    d = task.extra["data"]
+    what = {"label": f"many-to-one classification into {len(d.classes)} classes",
+            "targets": f"regression of {task.output_size} target column(s)",
+            "next": "next-step prediction"}[d.kind]
+    box.caption(f"{ss['train_data_name']}: {len(d.inputs)} sequence(s), "
+                f"{sum(d.lengths):,} steps, {task.input_size} input column(s); {what}. "
+                f"Baseline {task.baseline_loss:.4g}: {task.baseline_note}.")
+
+
+def task_upload(box, where, lab: LabSettings, busy: bool) -> None:
+    """The chosen task's upload: your text for the character model, or your data."""
+    ss = st.session_state
+    if lab.task == "chars":
+        text_uploader(where, busy)
+        if ss.get("train_text_error"):
+            box.error(ss["train_text_error"])
+    elif lab.task == "dataset":
+        data_panel(box, where, lab, busy)
+
+
+def predicts_next_step(lab: LabSettings) -> bool:
+    """Next-step prediction, where a reverse pass would see the answer."""
+    if lab.task != "dataset":
+        return lab.task in lab_state.NEXT_STEP
+    text = st.session_state.get("train_data")
+    return bool(text) and datasets.parsed(text).kind == "next"
+
+
+def loss_at_every_step(lab: LabSettings) -> bool:
+    """Whether truncated BPTT applies (a loss at every step)."""
+    if lab.task != "dataset":
+        return lab.task in lab_state.EVERY_STEP
+    text = st.session_state.get("train_data")
+    return bool(text) and datasets.parsed(text).kind != "label"
 
 
 # --- Inspect, download, upload ---------------------------------------------------------------

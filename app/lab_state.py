@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass, fields, replace
 
 from app.state import _finite, _show, _to_str
-from engine.tasks import TASKS
+from engine import datasets
+from engine.tasks import ALL_TASKS
 from engine.train import OPTIMIZERS, TrainConfig
 
 PREFIX = "tr_"  # query params and widget keys
@@ -29,7 +30,7 @@ TASK_LABELS = {"adding": "adding problem", "copy": "copy memory",
                "selective_copy": "selective copying", "sine": "next-step sine",
                "running_sum": "running sum 1+1+1", "parity": "parity of bits",
                "running_parity": "running parity (state tracking)",
-               "chars": "character language model"}
+               "chars": "character language model", "dataset": "your data (CSV / NPY)"}
 TASK_NOTES = {
     "adding": "Two marked values among T random ones; output their sum at the end (MSE).",
     "copy": "Ten symbols, T - 1 blanks and a delimiter, then ten blanks during which to "
@@ -43,6 +44,8 @@ TASK_NOTES = {
     "running_parity": "Bits in; at every step, is the number of ones so far odd? Each 1 "
                       "flips the answer: a tanh RNN can, minGRU's (1 − z) in (0, 1) cannot.",
     "chars": "Predict the next character of Shakespeare's sonnets, or of your own text.",
+    "dataset": "Train on your own sequences: upload a CSV or NPY (the last fifth is held out "
+               "for validation; the loss and the baseline are on it).",
 }
 EVERY_STEP = ("copy", "selective_copy", "sine", "running_sum", "running_parity",
               "chars")  # truncated BPTT applies
@@ -55,8 +58,9 @@ ESN_MIN_T = 60  # the washout takes 10 steps: leave a few periods to see
 MAX_PROMPT = 200
 
 # field -> what it accepts (the widget's own range, so a clamped value is always drawable)
-CHOICES = {"task": TASKS, "act": ("tanh", "relu"), "init": ("default", "orthogonal", "identity"),
-           "opt": OPTIMIZERS, "clip": ("none", "norm", "value")}
+CHOICES = {"task": ALL_TASKS, "act": ("tanh", "relu"),
+           "init": ("default", "orthogonal", "identity"), "opt": OPTIMIZERS,
+           "clip": ("none", "norm", "value")}
 INTS = {"T": (2, 200), "layers": (1, 3), "steps": (1, MAX_STEPS), "seed": (0, 999_999),
         "tbptt": (0, 200), "patience": (0, MAX_STEPS)}
 GRIDS = {"hidden": HIDDENS, "batch": BATCHES, "esn_hidden": ESN_SIZES, "lr": LRS}
@@ -104,20 +108,24 @@ class LabSettings:
     @property
     def window(self) -> int | None:
         """The truncated-BPTT window (every-step tasks only), None for full BPTT."""
-        return self.tbptt if self.task in EVERY_STEP and self.tbptt > 0 else None
+        every = self.task in EVERY_STEP or self.task == "dataset"  # your data: unless labelled
+        return self.tbptt if every and self.tbptt > 0 else None
 
     def config(self, text: str | None = None) -> TrainConfig:
         """The runs' shared config (each run replaces the cell); ``text``: an uploaded text
         for the character model (it never travels in the URL)."""
         clip = self.clip_threshold
+        window = self.window
+        if self.task == "dataset" and (not text or datasets.parsed(text).kind == "label"):
+            window = None  # one loss at the end: nothing to truncate
         return TrainConfig(task=self.task, seq_len=self.T, cell=(self.cells or ("lstm",))[0],
                            hidden=self.hidden, layers=self.layers, bidirectional=self.bidir,
                            activation=self.act, init=self.init, optimizer=self.opt,
                            lr=float(self.lr), batch=self.batch, steps=self.steps, clip=clip,
-                           clip_mode=self.clip if clip else "norm", tbptt=self.window,
+                           clip_mode=self.clip if clip else "norm", tbptt=window,
                            seed=self.seed, snapshot_every=max(1, self.steps // 25),
                            checkpoint_every=max(1, self.steps // 20),
-                           text=text if self.task == "chars" else None,
+                           text=text if self.task in ("chars", "dataset") else None,
                            target_loss=self.target or None, patience=self.patience or None)
 
     def summary(self) -> str:

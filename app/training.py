@@ -509,19 +509,23 @@ def progress(job: Job) -> tuple[float, str]:
 
 
 def result_rows(job: Job) -> list[dict]:
-    """One row per run for the results table."""
+    """One row per run for the results table: the loss on a fresh batch (your data: on its
+    validation part), the baseline, and for classification the share right beside the
+    share a predictor without memory gets."""
     rows = []
     for run in job.runs:
         res = run.result
-        rows.append({"run": run.label, "steps run": len(run.losses),
-                     "final loss (fresh batch)": None if res is None else res.final_loss,
-                     "baseline": None if res is None else res.baseline_loss,
-                     "ratio to baseline": None if res is None or res.baseline_loss == 0
-                     else res.final_loss / res.baseline_loss,
-                     "seconds": None if res is None else round(res.seconds, 1)})
+        on = "validation" if run.config.task == "dataset" else "fresh batch"
+        row = {"run": run.label, "steps run": len(run.losses),
+               f"final loss ({on})": None if res is None else res.final_loss,
+               "baseline": None if res is None else res.baseline_loss,
+               "ratio to baseline": None if res is None or res.baseline_loss == 0
+               else res.final_loss / res.baseline_loss}
         if res is not None and res.baseline_accuracy is not None:  # classification
-            rows[-1]["accuracy (fresh batch)"] = res.final_accuracy
-            rows[-1]["accuracy without memory"] = res.baseline_accuracy
+            row[f"accuracy ({on})"] = res.final_accuracy
+            row["accuracy without memory"] = res.baseline_accuracy
+        row["seconds"] = None if res is None else round(res.seconds, 1)
+        rows.append(row)
     return rows
 
 

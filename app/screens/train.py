@@ -14,7 +14,7 @@ from app import lab_panels as panels
 from app import lab_state, training, ui
 from app.lab_state import LabSettings
 from app.views import train as tv
-from engine.tasks import TASKS
+from engine.tasks import ALL_TASKS
 from engine.train import OPTIMIZERS
 
 ss = st.session_state
@@ -26,7 +26,7 @@ def controls(lab: LabSettings, busy: bool) -> None:
     box = (st.expander(f"Setup (locked while training): {lab.summary()}") if busy
            else st.container(border=True))
     c = box.columns([1.1, 0.9, 2.3])  # five cell pills need the room of one row
-    c[0].selectbox("Task", TASKS, key="tr_task", format_func=lab_state.TASK_LABELS.get,
+    c[0].selectbox("Task", ALL_TASKS, key="tr_task", format_func=lab_state.TASK_LABELS.get,
                    disabled=busy)
     c[1].slider("Sequence length T", 2, 200, key="tr_T", disabled=busy)
     c[2].pills("Cells to compare", list(lab_state.CELL_LABELS), selection_mode="multi",
@@ -38,7 +38,7 @@ def controls(lab: LabSettings, busy: bool) -> None:
     c = box.columns([1, 1, 1.25, 1, 1])
     c[0].select_slider("Hidden size H", lab_state.HIDDENS, key="tr_hidden", disabled=busy)
     c[1].slider("Layers", 1, 3, key="tr_layers", disabled=busy)
-    c[2].toggle("Bidirectional", key="tr_bidir", disabled=busy or lab.task in lab_state.NEXT_STEP,
+    c[2].toggle("Bidirectional", key="tr_bidir", disabled=busy or panels.predicts_next_step(lab),
                 help="Not for next-step prediction: the backward pass would see the answer.")
     c[3].selectbox("RNN activation", ("tanh", "relu"), key="tr_act", disabled=busy,
                    help="LSTM and GRU fix their own. ReLU + identity init = IRNN.")
@@ -59,12 +59,9 @@ def controls(lab: LabSettings, busy: bool) -> None:
     c[1].number_input("Threshold θ", 0.001, 1e6, key="tr_threshold", format="%g",
                       disabled=busy or lab.clip == "none")
     c[2].slider("Truncated BPTT k", 0, lab.T, key="tr_tbptt",
-                disabled=busy or lab.task not in lab_state.EVERY_STEP,
+                disabled=busy or not panels.loss_at_every_step(lab),
                 help="Backpropagate k steps at a time (every-step tasks); 0: full BPTT.")
-    if lab.task == "chars":
-        panels.text_uploader(c[3], busy)
-        if ss.get("train_text_error"):
-            box.error(ss["train_text_error"])
+    panels.task_upload(box, c[3], lab, busy)
     panels.stop_conditions(c[3], busy)
 
 
@@ -153,6 +150,6 @@ if job is not None:
         results(job)
 if not busy:
     held = panels.models()
-    panels.weights_panel(held, lab.config(ss.get("train_text")))
+    panels.weights_panel(held, panels.lab_config(lab))
     panels.sampling_panel(held, lab)
 panels.esn_panel(lab, job)

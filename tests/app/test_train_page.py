@@ -7,10 +7,12 @@ the same ``engine.train.train`` call as live, just awaited so AppTest sees the e
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import lab_state, training
+from engine.tasks import make_task
 from engine.train import TrainConfig, build, save_weights
 from tests.app.charts import figures
 
@@ -437,3 +439,20 @@ def test_classification_shows_accuracy_beside_the_share_without_memory():
     assert table["accuracy without memory"][0] == pytest.approx((10 + 1) / 20)
     at = _train(_page())  # the adding problem: a regression, no accuracy
     assert "accuracy (fresh batch)" not in at.dataframe[0].value.columns
+
+
+def test_your_data_trains_and_its_network_opens_on_the_pages():
+    from engine.datasets import canonical_csv
+
+    series = "x\n" + "\n".join(str(np.sin(0.3 * t)) for t in range(300))
+    text = canonical_csv("sine.csv", series.encode())
+    at = _page(tr_task="dataset", train_data=text, train_data_name="sine.csv")
+    assert any("sine.csv: 1 sequence(s), 300 steps" in c.value for c in at.caption)
+    at = _train(at)
+    res = at.session_state["train_job"].runs[0].result
+    table = at.dataframe[0].value
+    assert table["final loss (validation)"][0] == res.final_loss
+    assert res.baseline_loss == make_task("dataset", 10, text=text).baseline_loss
+    assert res.config.text == text  # the run (and its key) carries the data
+    at.button(key="inspect_0").click().run()
+    assert not at.exception and at.session_state["w_weights"]

@@ -255,3 +255,39 @@ def test_bad_uploads_show_errors_and_the_page_keeps_working(page, tmp_path):
     page.get_by_role("button", name="Train", exact=True).scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "train_empty_text.png"))
     _local_only(page)
+
+
+def test_your_data_trains_against_its_baseline_and_a_bad_file_loses_nothing(page, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    rows = ["seq,value,label"]  # the label is the sign of the first value: memory needed
+    for k in range(60):
+        v = rng.standard_normal(10)
+        rows += [f"{k},{x},{int(v[0] > 0)}" for x in v]
+    good, ragged = tmp_path / "signs.csv", tmp_path / "ragged.csv"
+    good.write_text("\n".join(rows))
+    ragged.write_text("a,b\n1,2\n3\n")
+    page.goto(f"{page.base}/train?tr_T=10")
+    wait_idle(page)
+    _set_steps(page, 30)
+    _choose(page, "Task", "your data (CSV / NPY)")
+    upload = page.locator("[data-testid='stFileUploader']", has_text="Your data").locator(
+        "input[type='file']")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Not training: upload your data first").wait_for(timeout=30_000)
+    upload.set_input_files(str(good))
+    page.get_by_text("signs.csv: 60 sequence(s)").wait_for(timeout=30_000)
+    assert page.get_by_text("many-to-one classification into 2 classes").count() == 1
+    upload.set_input_files(str(ragged))
+    page.get_by_text("ragged.csv: row 3 has 1 values").wait_for(timeout=30_000)
+    assert page.get_by_text("(still using signs.csv)").count() == 1  # nothing lost
+    assert page.get_by_role("spinbutton", name="Steps").input_value() == "30"
+    _train_to_the_end(page)
+    table = page.locator("[data-testid='stDataFrame']")
+    assert table.count() == 1 and page.get_by_text("Baseline: the best validation loss "
+                                                   "without memory").count() == 1
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.locator("[data-testid='stDataFrame']").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "train_your_data.png"))
+    _local_only(page)
