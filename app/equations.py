@@ -63,23 +63,22 @@ def chain_latex(c: Chain, cell: str, h: str) -> str:
         prod = rf"{prod_lhs} &= "
         if cell in DIAGONAL:
             prod += rf"\max_j \textstyle\prod_{{s=t+1}}^{{T-1}} {CARRY_TEX[cell]} = "
-        prod += fmt(c.product)
+        lines.append(prod + fmt(c.product))
         if c.power is not None:
-            prod += rf" \le \left({FACTOR_TEX[cell]}\right)^{{{k}}} = {fmt(c.power)}"
+            lines.append(rf"&\le \left({FACTOR_TEX[cell]}\right)^{{{k}}} = {fmt(c.power)}")
             if c.factor >= 1:
-                prod += r"\quad (\text{a factor} \ge 1\text{: this proves nothing})"
-        lines.append(prod)
-    grad = rf"{grad_lhs} &= {fmt(c.grad_norm)}"
+                lines.append(r"&\phantom{\le}\ \text{(a factor} \ge 1\text{: this proves nothing)}")
+    lines.append(rf"{grad_lhs} &= {fmt(c.grad_norm)}")
+    # the bound goes on a row of its own, aligned at its sign: on one row it overflows 1280 px
     if c.bound is not None and c.single_entry:
-        grad += (rf" \le {top} \left({FACTOR_TEX[cell]}\right)^{{{k}}} = {fmt(c.top_norm)} \cdot "
-                 rf"{fmt(c.power)} = {fmt(c.bound)}")
+        lines.append(rf"&\le {top} \left({FACTOR_TEX[cell]}\right)^{{{k}}} = {fmt(c.top_norm)} "
+                     rf"\cdot {fmt(c.power)} = {fmt(c.bound)}")
     elif c.bound is not None:
-        grad += (rf" \le \textstyle\sum_{{s \ge t}} \left({FACTOR_TEX[cell]}\right)^{{s-t}} "
-                 rf"\|e_s\| = {fmt(c.bound)}")
+        lines.append(rf"&\le \textstyle\sum_{{s \ge t}} \left({FACTOR_TEX[cell]}\right)^{{s-t}} "
+                     rf"\|e_s\| = {fmt(c.bound)}")
     elif c.single_entry and c.product is not None:
-        grad += (rf" \le {top} \cdot {prod_lhs} = {fmt(c.top_norm)} \cdot {fmt(c.product)} = "
-                 rf"{fmt(c.top_norm * c.product)}")
-    lines.append(grad)
+        lines.append(rf"&\le {top} \cdot {prod_lhs} = {fmt(c.top_norm)} \cdot "
+                     rf"{fmt(c.product)} = {fmt(c.top_norm * c.product)}")
     return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
 
 

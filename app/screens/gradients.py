@@ -44,6 +44,9 @@ def _equations(cell: str, h: str) -> tuple:
                   rf"\max_j \prod_{{s=t+1}}^{{T-1}} {CARRY[cell][1]}"]
     if cell in FACTORS:
         q = rf"\left({FACTORS[cell][1]}\right)"
+        if cell == "jordan":  # its factor written out twice does not fit a column at 1280 px
+            lines += [rf"\rho = {FACTORS[cell][1]}"]
+            q = r"\rho"
         lines += [rf"\left\|\frac{{\partial {h}_{{T-1}}}}{{\partial {h}_t}}\right\| \le "
                   rf"{q}^{{T-1-t}}",
                   rf"\left\|\frac{{\partial L}}{{\partial {h}_t}}\right\| \le "
