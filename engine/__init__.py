@@ -13,12 +13,14 @@ from .activations import ACTIVATIONS
 from .cells import CELLS
 from .clipping import Clipped, clip_by_norm, clip_by_value, global_norm
 from .init import INITS
+from .interventions import Intervention
 from .memory import keep_freed_memory
 from .network import Gradients, Network, PassTrace, Trace, truncation_blocks
 
 keep_freed_memory()
 
 __all__ = [
-    "ACTIVATIONS", "CELLS", "INITS", "Clipped", "Gradients", "Network", "PassTrace", "Trace",
-    "clip_by_norm", "clip_by_value", "diagnostics", "global_norm", "scan", "truncation_blocks",
+    "ACTIVATIONS", "CELLS", "INITS", "Clipped", "Gradients", "Intervention", "Network",
+    "PassTrace", "Trace", "clip_by_norm", "clip_by_value", "diagnostics", "global_norm", "scan",
+    "truncation_blocks",
 ]

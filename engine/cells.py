@@ -137,6 +137,7 @@ class GRURecord(Record):
     Kn: np.ndarray = _steps()  # dh -> d(pre n)
     Kz: np.ndarray = _steps()  # dh -> d(pre z)
     Kr: np.ndarray = _steps()  # d(pre n) -> d(pre r)
+    carry: np.ndarray = _steps()  # dh -> dh_{t-1} directly: z_t (0 where a unit is clamped)
 
 
 @dataclass(eq=False)
@@ -535,6 +536,7 @@ class GRUCell(Cell):
         rec.Kn = (1.0 - z) * (1.0 - n * n)  # dh -> d(pre n)
         rec.Kz = (h_prev - n) * z * (1.0 - z)  # dh -> d(pre z)
         rec.Kr = rec.ghn * r * (1.0 - r)  # d(pre n) -> d(pre r)
+        rec.carry = z
 
     def step(self, rec, p, t, dh, dc=None, out=None):
         dan = dh * rec.Kn[t]
@@ -543,7 +545,7 @@ class GRUCell(Cell):
         da_ih = np.concatenate((dar, daz, dan), axis=-1, out=_slot(out, 0))
         da_hh = np.concatenate((dar, daz, dan * rec.gates["r"][t]), axis=-1,
                                out=_slot(out, 1))
-        dh_prev = dh * rec.gates["z"][t] + da_hh @ p["w_hh"]
+        dh_prev = dh * rec.carry[t] + da_hh @ p["w_hh"]
         return Step((da_ih, da_hh), dh_prev)
 
     def param_grads(self, rec, p, acc):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import interventions as iv_mod
 from . import limits
 from .activations import get_activation
 from .cells import CELLS, Cell, Record, Span, make_cell
@@ -287,8 +288,11 @@ class Network:
         arr = limits.as_float_array(name, value, (LD, B, H) if batched else (LD, H), dtype)
         return arr if batched else arr[:, None, :]
 
-    def run(self, x, h0=None, c0=None) -> Trace:
-        """Forward pass over ``x`` shaped (T, batch, input) or (T, input); records everything."""
+    def run(self, x, h0=None, c0=None, interventions=()) -> Trace:
+        """Forward pass over ``x`` shaped (T, batch, input) or (T, input); records everything.
+
+        ``interventions`` (engine.Intervention) change the run at chosen steps; the trace's
+        ``backward`` is exact for the network so changed (engine.interventions)."""
         try:
             x = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError):
@@ -307,20 +311,27 @@ class Network:
         if c0 is not None and not self.cell.has_cell_state:
             raise ValueError(f"c0 applies to the lstm cell only, not {self.cell.name!r}")
 
+        ivs = iv_mod.check(interventions, self.cell.name, self.hidden_size, self.num_layers,
+                           xb.shape[0])
         passes: list[list[PassTrace]] = []
         inp = xb
         with np.errstate(all="ignore"):
             for layer in range(self.num_layers):
+                inp = iv_mod.zero_inputs(inp, ivs, layer)
+                if layer == 0:
+                    xb = inp  # the trace keeps the input the network read
+                here = [iv for iv in ivs if iv.layer == layer]
                 row = []
                 for d in range(self.num_directions):
                     idx = layer * self.num_directions + d
-                    rec = self.cell.forward(inp if d == 0 else inp[::-1],
-                                            self.layer_params(layer, d), h0b[idx],
-                                            None if c0b is None else c0b[idx])
+                    args = (inp if d == 0 else inp[::-1], self.layer_params(layer, d),
+                            h0b[idx], None if c0b is None else c0b[idx])
+                    rec = (iv_mod.forward(self.cell, *args, here) if d == 0 and here
+                           else self.cell.forward(*args))
                     row.append(_pass_trace(rec, layer, d))
                 passes.append(row)
                 inp = np.concatenate([pt.output for pt in row], axis=-1) if d else row[0].output
-        return Trace(self, xb, batched, passes, inp)
+        return Trace(self, xb, batched, passes, inp, ivs)
 
 
 def _pass_trace(rec: Record, layer: int, direction: int) -> PassTrace:
@@ -344,8 +355,9 @@ class Trace:
     """Everything one forward pass computed, and the way back (``backward``)."""
 
     def __init__(self, network: Network, x: np.ndarray, batched: bool,
-                 passes: list[list[PassTrace]], output: np.ndarray):
+                 passes: list[list[PassTrace]], output: np.ndarray, interventions: tuple = ()):
         self.network = network
+        self.interventions = interventions  # what changed this run (engine.interventions)
         self.x = x  # (T, B, I)
         self.batched = batched
         self.passes = passes
@@ -464,6 +476,8 @@ class Trace:
                         _accumulate(hidden[layer], d, dh_all, offset, T)
                         if cells is not None:
                             _accumulate(cells[layer], d, dc_all, offset, T)
+                    below[[iv.step for iv in self.interventions  # a zeroed input is constant
+                           if iv.kind == "zero_input" and iv.layer == layer]] = 0.0
                     above = below
                 grad_input += above
 
