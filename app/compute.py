@@ -21,6 +21,7 @@ from engine import (
     diagnostics,
     explain,
     global_norm,
+    interventions,
     lru_recipe,
 )
 from engine.network import truncation_blocks
@@ -73,6 +74,8 @@ class Run:
     gamma: float
     notices: tuple
     outputs: np.ndarray | None = None  # (T, O): a trained or uploaded model's read-out
+    base: Run | None = None  # the same settings without the intervention, when there is one
+    intervention: object = None  # the engine.Intervention this run made, or None
 
 
 def signal_for(s: Settings) -> tuple[np.ndarray, tuple]:
@@ -150,12 +153,25 @@ def kept_spans(T: int, window: int | None, seed: np.ndarray) -> tuple:
                  if has_loss[lo + 1:end + 1].any())
 
 
+def interventions_for(s: Settings, net: Network, T: int, notices: list | None = None) -> tuple:
+    """The settings' intervention where it fits the network and input that ran (a typed
+    sequence may be shorter than T); else none, said in a notice."""
+    ivs = s.interventions()
+    try:
+        return interventions.check(ivs, net.cell_name, net.hidden_size, net.num_layers, T)
+    except ValueError as exc:
+        if notices is not None:
+            notices.append(f"The intervention is left out: {exc}.")
+        return ()
+
+
 def simulate(s: Settings) -> Run:
     """Forward, backward (full, truncated, and of the last step's loss alone), clipping and
-    spectra for one setting."""
+    spectra for one setting; with an intervention, the unmodified run too (``base``)."""
     notices = []
     net, x, vocab = network_and_input(s, notices)
-    trace = net.run(x)
+    ivs = interventions_for(s, net, x.shape[0], notices)
+    trace = net.run(x, interventions=ivs)
     big = first_beyond_float32(trace)
     if big is not None:
         notices.append(f"From step t = {big} the state grows past ±3.4e38, the largest "
@@ -204,7 +220,8 @@ def simulate(s: Settings) -> Run:
         with np.errstate(all="ignore"):
             outputs = _f32(np.asarray(trace.output).reshape(x.shape[0], -1) @ w.T + b)
     return Run(
-        outputs=outputs,
+        outputs=outputs, base=simulate(replace(s, iv="")) if ivs else None,
+        intervention=ivs[0] if ivs else None,
         T=x.shape[0], x=_f32(x), vocab=vocab, passes=passes,
         hidden_norm=np.asarray(grads.hidden_norm), direct_norm=np.asarray(grads.direct_norm),
         last_norm=np.asarray(last.hidden_norm), cell_norm=grads.cell_norm,
@@ -225,10 +242,11 @@ def jacobian_curve(s: Settings, layer: int) -> np.ndarray:
     """||dh_{T-1}/dh_t|| of ``layer`` (forward direction), exact, over the last steps that
     ``JACOBIAN_BUDGET`` allows (NaN before them)."""
     net, x, _ = network_and_input(s)
+    trace = net.run(x, interventions=interventions_for(s, net, x.shape[0]))
     if net.cell.diagonal:  # a product of diagonals: every step, exactly, at no cost
-        return diagnostics.diagonal_jacobian_norms(net.run(x), layer=layer)
+        return diagnostics.diagonal_jacobian_norms(trace, layer=layer)
     steps = int(min(x.shape[0], max(2, JACOBIAN_BUDGET // net.hidden_size**3)))
-    return diagnostics.jacobian_norms(net.run(x), layer=layer, steps=steps)
+    return diagnostics.jacobian_norms(trace, layer=layer, steps=steps)
 
 
 @st.cache_data(max_entries=24, show_spinner=False)
@@ -239,7 +257,7 @@ def cached_jacobian(s: Settings, layer: int) -> np.ndarray:
 def _traced(s: Settings):
     """The settings' network run forward and backward (the full-BPTT gradient the page draws)."""
     net, x, _ = network_and_input(s)
-    trace = net.run(x)
+    trace = net.run(x, interventions=interventions_for(s, net, x.shape[0]))
     return trace, trace.backward(loss_seed(trace.output.shape, s.loss))
 
 
@@ -256,13 +274,15 @@ def cached_chain(s: Settings, layer: int, t: int) -> explain.Chain:
 def cached_step(s: Settings, layer: int, t: int, unit: int) -> tuple:
     """The cell's equations at step t for one unit of ``layer`` (forward direction)."""
     net, x, _ = network_and_input(s.physics())
-    return explain.forward_step(net.run(x), t, unit, layer=layer)
+    trace = net.run(x, interventions=interventions_for(s, net, x.shape[0]))
+    return explain.forward_step(trace, t, unit, layer=layer)
 
 
 def compare_cells(s: Settings, cells=("rnn", "lstm", "gru")) -> dict:
     """||dL/dh_t|| of the first layer, forward direction, per cell on the same input and seed
     (the sidebar's cell joins the three when it is another one)."""
-    fresh = replace(s.physics(), weights="")  # freshly built cells, not the trained one
+    # freshly built cells, not the trained one, none intervened (a gate is one cell's)
+    fresh = replace(s.physics(), weights="", iv="")
     chosen = tuple(dict.fromkeys((*cells, s.cell)))
     return {c: cached_simulate(replace(fresh, cell=c)).hidden_norm[0, 0] for c in chosen}
 

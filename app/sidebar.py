@@ -10,7 +10,7 @@ from dataclasses import fields
 
 import streamlit as st
 
-from app import trained, your_model
+from app import intervene, trained, your_model
 from app.state import (
     CHOICES,
     DIAGONAL,
@@ -64,6 +64,7 @@ def load_widgets(settings: Settings) -> None:
         ss["w_radius"] = 1.0
     for k in SWITCHES:
         ss[f"w_rc_{k}"] = k in settings.recipe_switches()
+    intervene.load(settings)
 
 
 def _keep_page_widgets() -> None:
@@ -150,6 +151,7 @@ def read() -> tuple[Settings, list[str], trained.Trained | None]:
     raw = {f.name: ss.get(f"w_{f.name}") for f in fields(Settings)}
     raw["radius"] = ss["w_radius"] if ss["w_scale"] == SCALES[1] else 0.0
     raw["recipe"] = ",".join(k for k in SWITCHES if ss.get(f"w_rc_{k}"))
+    raw["iv"] = intervene.from_widgets()
     settings, notices = Settings.validated(raw)
     if settings == ss.get("url_settings"):
         notices = list(ss.get("url_notices", [])) + notices
@@ -223,3 +225,4 @@ def draw(entry: trained.Trained | None, own_network: bool = False) -> None:
         sb.number_input("Threshold θ", *FLOAT_RANGES["threshold"], key="w_threshold",
                         format="%g")
     sb.slider("Truncated BPTT window k (0 = full)", *INT_RANGES["truncate"], key="w_truncate")
+    intervene.panel(sb, ss["w_cell"], int(ss["w_T"]), int(ss["w_hidden"]))

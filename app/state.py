@@ -11,7 +11,8 @@ import math
 import re
 from dataclasses import dataclass, fields, replace
 
-from engine import ACTIVATIONS, CELLS, INITS
+from engine import ACTIVATIONS, CELLS, INITS, Intervention
+from engine import interventions as iv_engine
 from engine.lru_recipe import NEEDS, SWITCHES
 from engine.signals import ENCODINGS, LOSS_WHERE, SIGNALS
 
@@ -43,7 +44,11 @@ CHOICES = {"cell": tuple(CELLS), "act": tuple(ACTIVATIONS), "init": tuple(INITS)
            "arch": ARCHS, "scan": SCAN_METHODS}
 # a trained network's token (hex), and after a dot the training step of its history
 WEIGHTS_TOKEN = re.compile(r"([0-9a-f]+(\.[0-9]{1,7})?)?")
-TEXT_LIMITS = {"text": MAX_TEXT, "seq": MAX_SEQ, "units": 60, "weights": 32}
+TEXT_LIMITS = {"text": MAX_TEXT, "seq": MAX_SEQ, "units": 60, "weights": 32, "iv": 80}
+# an intervention in the URL: kind@t, then u=unit (none: every unit), v=value, g=gate,
+# l=layer, e.g. "clamp@10,u=3,v=0", "gate@20,g=f,v=1", "zero_input@5"
+IV_PATTERN = re.compile(r"(?P<kind>[a-z_]+)@(?P<step>\d{1,4})"
+                        r"(?P<rest>(,[ugvl]=[-+0-9.eA-Za-z]{1,12})*)")
 # fields that do not change what the engine computes
 PAGE_ONLY = ("arch", "layer", "units", "scene", "present", "vh", "scan", "recipe")
 
@@ -79,6 +84,7 @@ class Settings:
     vh: int = 0  # the browser's viewport height in px, measured once in presenter view
     scan: str = "blelloch"  # the Parallel scan page's scan
     recipe: str = ""  # the Elman-to-LRU page's switches that are on, e.g. "linear,diagonal"
+    iv: str = ""  # an intervention (IV_PATTERN), "" for none: every explore page shows it
 
     # --- derived -----------------------------------------------------------------------
     @property
@@ -115,6 +121,11 @@ class Settings:
         on = set(self.recipe.split(",")) if self.recipe else set()
         return tuple(k for k in SWITCHES if k in on)
 
+    def interventions(self) -> tuple[Intervention, ...]:
+        """The intervention ``iv`` names, as the engine takes it (``validated`` checked it)."""
+        iv = parse_intervention(self.iv)
+        return () if iv is None else (iv,)
+
     def chosen_units(self) -> list[int]:
         """The unit indices of ``units`` that exist (at most 8)."""
         out = []
@@ -145,6 +156,11 @@ class Settings:
             notices.append(f"layer {s.layer} does not exist with {s.layers} layer(s); "
                            f"showing layer {s.layers - 1}.")
             s = replace(s, layer=s.layers - 1)
+        if s.iv:
+            problem = intervention_problem(s)
+            if problem:
+                notices.append(f"The intervention {_show(s.iv)} is left out: {problem}.")
+                s = replace(s, iv="")
         return s, notices
 
     @classmethod
@@ -164,6 +180,47 @@ class Settings:
 
 
 DEFAULTS = Settings()
+
+
+def parse_intervention(text: str) -> Intervention | None:
+    """``iv`` as an Intervention, None for "" or text that is not one (IV_PATTERN)."""
+    match = IV_PATTERN.fullmatch(text or "")
+    if match is None:
+        return None
+    parts = dict(p.split("=") for p in match["rest"].split(",") if p)
+    try:
+        unit = int(parts["u"]) if "u" in parts else None
+        value = float(parts.get("v", 0.0))
+        layer = int(parts.get("l", 0))
+    except ValueError:
+        return None
+    return Intervention(match["kind"], int(match["step"]), unit=unit, value=value,
+                        gate=parts.get("g"), layer=layer)
+
+
+def format_intervention(iv: Intervention) -> str:
+    """The inverse of ``parse_intervention``: the shortest ``iv`` text that names it."""
+    text = f"{iv.kind}@{iv.step}"
+    if iv.kind == "gate":
+        text += f",g={iv.gate}"
+    if iv.unit is not None and iv.kind != "zero_input":
+        text += f",u={iv.unit}"
+    if iv.kind != "zero_input":
+        text += f",v={iv.value:g}"
+    return text + (f",l={iv.layer}" if iv.layer else "")
+
+
+def intervention_problem(s: Settings) -> str:
+    """Why ``s.iv`` cannot run on the settings' network ("" when it can)."""
+    iv = parse_intervention(s.iv)
+    if iv is None:
+        return ("it is not kind@step with u=, v=, g=, l= (e.g. clamp@10,u=3,v=0); kinds: "
+                + ", ".join(iv_engine.KINDS))
+    try:
+        iv_engine.check([iv], s.cell, s.hidden, s.layers, s.T)
+    except ValueError as exc:
+        return str(exc)
+    return ""
 
 
 def _show(value) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from app import compute, plot, talk
@@ -122,6 +123,33 @@ def chart(fig: dict, key: str, primary: bool = False, code: bool = True) -> None
     if primary and not s.present:
         export_panel(original, key, code=code)
         about()
+
+
+def intervention_effect(s: Settings, run, layer: int) -> None:
+    """Under a page's main chart, when the settings intervene: how far the state (and a
+    read-out) moved from the unmodified run, and the gradient with and without it."""
+    from app.views import intervention as iv_view
+
+    if run is None or run.base is None or s.present:
+        return
+    iv = run.intervention
+    row, base_row = run.passes[layer], run.base.passes[layer]
+    h = np.concatenate([pv.h for pv in row], axis=1)
+    h_base = np.concatenate([pv.h for pv in base_row], axis=1)
+    state = "y" if s.cell == "jordan" else "h"
+    fig = iv_view.effect_figure(h, h_base, run.hidden_norm[layer, 0],
+                                run.base.hidden_norm[layer, 0], iv.step,
+                                f"{iv.describe()}, layer {iv.layer}", state=state,
+                                outputs=run.outputs, outputs_base=run.base.outputs)
+    chart(fig, key="intervention_effect", code=False)
+    cut = {"clamp": " A clamp cuts the chain: nothing flows back through the clamped unit "
+                    "at t, so the gradient before t can only lose what came through it.",
+           "gate": " A forced gate gets no gradient at t: its pre-activation no longer "
+                   "matters there."}.get(iv.kind, "")
+    st.caption(f"Top: ‖Δh_t‖, the distance of layer {layer}'s state from the unmodified "
+               f"run's, zero before t = {iv.step} (dotted line). Bottom: ‖∂L/∂{state}_t‖ of "
+               f"the intervened network (solid; exact BPTT through the intervention) and "
+               f"of the unmodified one (dashed).{cut}")
 
 
 def run_engine(fn, *args):

@@ -95,6 +95,14 @@ if sweep is not None:
     ui.chart(cv.chaos_figure(sweep, current, by), key="chaos", primary=True, code=False)
     if ui.presenting():
         st.stop()
+    if s.iv:  # a pulse that dies out is the ordered side; one that spreads, chaos
+        run = ui.run_engine(compute.cached_simulate, s)
+        ui.intervention_effect(s, run, min(s.layer, s.layers - 1))
+        if run is not None and run.base is not None:
+            st.caption(f"This is your network ({cell_name(s.cell)}, the sidebar's), not the "
+                       "sweep's: the sweep has no step to intervene at. A state difference "
+                       "that fades after t is the ordered side of the edge; one that grows "
+                       "is chaos.")
     if s.cell == "lru":
         lru_section(s)
     st.caption("The sweep always uses a tanh Elman RNN with gaussian weights (the random "

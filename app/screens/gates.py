@@ -122,10 +122,11 @@ if run is not None:
                                 f"largest possible value γ = {run.gamma:g}: those units pass "
                                 "almost no gradient back through this step.")
     ui.chart(gv.gates_figure(panels, title=title, ranges=ranges), key="gates", primary=True)
+    ui.intervention_effect(s, run, layer)
     if gated:
         ui.chart(gv.saturation_figure(gates), key="gate_saturation")
     else:
-        fresh = replace(s.physics(), weights="")  # freshly built cells, not a trained one
+        fresh = replace(s.physics(), weights="", iv="")  # freshly built, not intervened
         lstm = ui.run_engine(compute.cached_simulate, replace(fresh, cell="lstm"))
         gru = ui.run_engine(compute.cached_simulate, replace(fresh, cell="gru"))
         if lstm is not None and gru is not None:

@@ -119,6 +119,7 @@ if run is not None:
     ui.chart(gv.gradient_figure(run, layer, s.loss, h), key="grad_norms", primary=True)
     if ui.presenting():
         st.stop()
+    ui.intervention_effect(s, run, layer)
     if s.cell in DIAGONAL:
         st.caption(f"No bound is needed: the Jacobian of one step is {STEP_JACOBIAN[s.cell]} "
                    f"exactly, so ‖∂{h}_(T-1)/∂{h}_t‖ in the Jacobian chart below is the "
@@ -151,6 +152,8 @@ if run is not None:
         compared = ui.run_engine(compute.compare_cells, s)
         if compared is not None:
             ui.chart(gv.compare_figure(compared), key="grad_compare")
+            if run.intervention is not None:
+                st.caption("The cells compared are freshly built and not intervened.")
     left, right = st.columns(2)
     with left:
         if run.singular[layer]:

@@ -39,6 +39,7 @@ if run is not None:
     fig = hv.hidden_figure(h, s.chosen_units(),
                            title=f"{symbol} of {what}, {cell_name(s.cell)} cell", symbol=symbol)
     ui.chart(fig, key="hidden_state", primary=True)
+    ui.intervention_effect(s, run, layer)
     if run.outputs is not None and not ui.presenting():
         entry = trained.lookup(s.weights)
         last = entry is not None and entry.many_to_one

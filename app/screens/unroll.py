@@ -33,6 +33,7 @@ if run is not None:
     fig = uv.unroll_figure(run.passes, run.x, s.cell, s.arch, unit=unit, vocab=run.vocab,
                            title=f"{cell_name(s.cell)}, {deep}, {s.arch}: unit {unit}")
     ui.chart(fig, key="unroll", primary=True)
+    ui.intervention_effect(s, run, min(s.layer, s.layers - 1))
     if not ui.presenting():
         # The folded cell under the unrolled one: the same network before unrolling.
         left, right = st.columns([1.25, 2], gap="large")
