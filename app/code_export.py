@@ -17,6 +17,8 @@ import numpy as np
 
 from app.state import Settings
 from app.trained import Trained
+from engine import interventions
+from engine.signals import make_signal
 
 SCRIPT = "unrolled_view.py"
 NOTEBOOK = "unrolled_view.ipynb"
@@ -58,14 +60,33 @@ def _clip(s: Settings) -> str:
     return f"after = {fn}(grads.params, {s.threshold!r}).grads  # as torch clips\n"
 
 
+def _interventions(s: Settings, entry: Trained | None) -> str:
+    """The run's ``interventions=`` argument: the page's, where it fits the input (as
+    app.compute.interventions_for decides), else none."""
+    ivs = s.interventions()
+    if not ivs:
+        return ""
+    net = entry.network if entry is not None else None
+    T = (entry.x.shape[0] if entry is not None else
+         make_signal(s.signal, s.T, seed=s.seed, text=s.text, encoding=s.encoding,
+                     sequence=s.seq).shape[0])
+    try:
+        interventions.check(ivs, net.cell_name if net else s.cell,
+                            net.hidden_size if net else s.hidden,
+                            net.num_layers if net else s.layers, T)
+    except ValueError:
+        return ""
+    return f", interventions=[{ivs[0]!r}]"
+
+
 def code_cells(s: Settings, entry: Trained | None) -> list[str]:
     """The script in its steps: imports, network and input, forward and backward, numbers."""
     return [
         "import json\n\nimport numpy as np\n\n"
-        "from engine import Network, clip_by_norm, clip_by_value, global_norm\n"
+        "from engine import Intervention, Network, clip_by_norm, clip_by_value, global_norm\n"
         "from engine.signals import loss_seed, make_signal\n",
         _build(s, entry),
-        "trace = net.run(x)  # every state and gate, float64\n"
+        f"trace = net.run(x{_interventions(s, entry)})  # every state and gate, float64\n"
         f"grads = trace.backward(loss_seed(trace.output.shape, {s.loss!r}))  # exact BPTT\n"
         + _clip(s),
         "numbers = {\n"

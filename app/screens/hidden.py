@@ -36,8 +36,11 @@ if run is not None:
     h = np.concatenate([pv.h for pv in row], axis=1)
     what = f"layer {layer}" + (", forward units then reverse units" if len(row) > 1 else "")
     symbol = CELLS[s.cell].h_label  # the LRU's state is complex: its real part is drawn
+    base = (None if run.base is None else
+            np.concatenate([pv.h for pv in run.base.passes[layer]], axis=1))
     fig = hv.hidden_figure(h, s.chosen_units(),
-                           title=f"{symbol} of {what}, {cell_name(s.cell)} cell", symbol=symbol)
+                           title=f"{symbol} of {what}, {cell_name(s.cell)} cell", symbol=symbol,
+                           base=base)
     ui.chart(fig, key="hidden_state", primary=True)
     ui.intervention_effect(s, run, layer)
     if run.outputs is not None and not ui.presenting():

@@ -28,13 +28,15 @@ from app.views.common import (
 
 def norm_figure(norms, bound=None, bound_name: str = "", trunc_norms=None,
                 window: int | None = None, kept: tuple | None = None,
-                overflow_step: int | None = None, title: str = "", state: str = "h") -> dict:
+                overflow_step: int | None = None, title: str = "", state: str = "h",
+                base_norms=None, step: int | None = None) -> dict:
     """||dL/dh_t|| against t (log y) with the backward wave animated from t = T-1 to 0.
 
     ``bound``: a curve that bounds ``norms`` at every step (``bound_name`` its legend), or
     None. ``trunc_norms``: the same norms under truncated BPTT with window ``window``;
     ``kept`` are the (start, end) spans that receive gradient under it (shaded, cuts marked;
     default: the last ``window`` steps, what a loss at the last step keeps).
+    ``base_norms``: the unmodified run's norms under an intervention at ``step`` (dashed).
     """
     norms = np.asarray(norms, dtype=np.float64)
     T = norms.shape[0]
@@ -58,6 +60,15 @@ def norm_figure(norms, bound=None, bound_name: str = "", trunc_norms=None,
             cap_hi, cap_lo = max(finite) * 1e6, min(finite) * 1e-6
             series.append([v for v in yb if v is not None and cap_lo <= v <= cap_hi])
     shapes = []
+    if base_norms is not None:
+        yu = positive(base_norms)
+        traces.append({"type": "scatter", "mode": "lines", "x": t, "y": yu,
+                       "name": "without the intervention",
+                       "line": {"color": "#0f172a", "width": 1.5, "dash": "dash"}})
+        series.append(yu)
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": step, "x1": step,
+                       "y0": 0, "y1": 1, "line": {"color": COLORS["cursor"], "width": 1.5,
+                                                  "dash": "dot"}})
     if trunc_norms is not None and window:
         yt = positive(trunc_norms)
         traces.append({"type": "scatter", "mode": "lines", "x": t, "y": yt,
@@ -147,7 +158,9 @@ def gradient_figure(run, layer: int, loss: str, state: str = "h") -> dict:
                        trunc_norms=None if run.trunc_norm is None else run.trunc_norm[layer, 0],
                        window=run.window, kept=run.kept,
                        overflow_step=None if overflow is None else overflow["step"],
-                       title=f"‖∂L/∂{state}_t‖ of layer {layer}, loss at {where}", state=state)
+                       title=f"‖∂L/∂{state}_t‖ of layer {layer}, loss at {where}", state=state,
+                       base_norms=None if run.base is None else run.base.hidden_norm[layer, 0],
+                       step=None if run.intervention is None else run.intervention.step)
 
 
 def jacobian_figure(norms, factor: float | None, state: str = "h", note: str = "") -> dict:

@@ -48,9 +48,10 @@ def heatmap_trace(z: np.ndarray, x: list[int], name: str, zmax: float | None = N
 
 
 def hidden_figure(h: np.ndarray, units: list[int], title: str = "",
-                  symbol: str = "h_t") -> dict:
+                  symbol: str = "h_t", base: np.ndarray | None = None) -> dict:
     """h shaped (T, U): the heatmap (top left), lines (bottom left), PCA path (right);
-    ``symbol`` names what h is (the LRU's: "Re h_t")."""
+    ``symbol`` names what h is (the LRU's: "Re h_t"). ``base``: the unmodified run's h
+    under an intervention, its chosen units drawn dashed beside the lines."""
     h = np.asarray(h, dtype=np.float64)
     T, U = h.shape
     stride = max(1, math.ceil(T * U / MAX_CELLS))
@@ -66,6 +67,13 @@ def hidden_figure(h: np.ndarray, units: list[int], title: str = "",
                      "y": masked(compact(h[:, u])), "name": f"unit {u}",
                      "line": {"color": LINE_COLORS[k % len(LINE_COLORS)], "width": 2.5},
                      "xaxis": "x2", "yaxis": "y2"})
+        if base is not None:
+            data.append({"type": "scatter", "mode": "lines", "x": list(range(T)),
+                         "y": masked(compact(np.asarray(base, dtype=np.float64)[:, u])),
+                         "name": f"unit {u} unmodified", "showlegend": k == 0,
+                         "legendgroup": "unmodified",
+                         "line": {"color": LINE_COLORS[k % len(LINE_COLORS)], "width": 1.5,
+                                  "dash": "dash"}, "xaxis": "x2", "yaxis": "y2"})
     data.append({"type": "scatter", "mode": "lines+markers", "x": masked(compact(proj[:, 0])),
                  "y": masked(compact(proj[:, 1])), "name": f"{symbol} path (PCA)",
                  "line": {"color": "#94a3b8", "width": 1.5},
@@ -73,7 +81,8 @@ def hidden_figure(h: np.ndarray, units: list[int], title: str = "",
                             "showscale": False},
                  "xaxis": "x3", "yaxis": "y3", "showlegend": False,
                  "hovertemplate": "t=%{marker.color}<extra></extra>"})
-    finite = h[np.isfinite(h)]
+    both = h if base is None else np.concatenate([h, np.asarray(base, dtype=np.float64)])
+    finite = both[np.isfinite(both)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
     pad = 0.05 * (hi - lo) + 1e-6
     first = len(data)

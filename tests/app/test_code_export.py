@@ -39,7 +39,10 @@ def _run_export(data: bytes, folder: Path) -> dict:
      "signal": "text", "text": "it's \"quoted\"\nnew line", "encoding": "code"},
     {"cell": "lru", "hidden": "8", "T": "25"}, {"cell": "s6", "hidden": "4", "T": "12"},
     {"signal": "text", "text": 'hi"""\nimport os; os._exit(7)\n"""C:\\Users\\me'},
-], ids=["defaults", "lstm-bi", "irnn-text", "lru", "s6", "hostile-text"])
+    {"cell": "gru", "T": "30", "iv": "gate@12,g=z,v=1"},
+    {"signal": "sequence", "iv": "clamp@10,u=0,v=1"},  # longer than the sequence: left out
+], ids=["defaults", "lstm-bi", "irnn-text", "lru", "s6", "hostile-text", "intervened",
+        "intervention-left-out"])
 def test_the_exported_script_prints_the_pages_numbers(query, tmp_path):
     s, _ = Settings.from_query(query)
     numbers = _run_export(code_export.bundle(s), tmp_path)

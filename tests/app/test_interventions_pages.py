@@ -90,3 +90,11 @@ def test_the_sidebar_composes_the_intervention_and_the_link_keeps_it():
     at.selectbox(key="w_iv_kind").set_value("none").run()
     assert "iv" not in at.query_params
     assert not _effects(at)
+
+
+@pytest.mark.parametrize("page, name", [("screens/hidden.py", "unit 0 unmodified"),
+                                        ("screens/gradients.py", "without the intervention")])
+def test_the_main_chart_draws_the_unmodified_run_beside_the_intervened_one(page, name):
+    at = open_page(page, {"iv": "pulse@15,u=0,v=2", "T": "40"})
+    traces = [tr for f in figures(at) for tr in f["data"] if tr.get("name") == name]
+    assert len(traces) == 1 and traces[0]["line"]["dash"] == "dash"
