@@ -125,6 +125,13 @@ def chart(fig: dict, key: str, primary: bool = False, code: bool = True) -> None
         about()
 
 
+def network_output(run) -> np.ndarray:
+    """The top layer's output, (T, D*H): what the network hands on (the LRU's and S6's
+    y_t, the Jordan cell's y_t, else h_t)."""
+    return np.concatenate([pv.out if pv.out is not None else pv.y if pv.y is not None
+                           else pv.h for pv in run.passes[-1]], axis=1)
+
+
 def intervention_effect(s: Settings, run, layer: int) -> None:
     """Under a page's main chart, when the settings intervene: how far the state (and a
     read-out) moved from the unmodified run, and the gradient with and without it."""
@@ -137,17 +144,22 @@ def intervention_effect(s: Settings, run, layer: int) -> None:
     h = np.concatenate([pv.h for pv in row], axis=1)
     h_base = np.concatenate([pv.h for pv in base_row], axis=1)
     state = "y" if s.cell == "jordan" else "h"
+    top = top_base = None
+    if len(run.passes) > 1 or not CELLS[s.cell].out_is_h or s.cell == "jordan":
+        top, top_base = network_output(run), network_output(run.base)
     fig = iv_view.effect_figure(h, h_base, run.hidden_norm[layer, 0],
                                 run.base.hidden_norm[layer, 0], iv.step,
                                 f"{iv.describe()}, layer {iv.layer}", state=state,
-                                outputs=run.outputs, outputs_base=run.base.outputs)
+                                outputs=run.outputs, outputs_base=run.base.outputs,
+                                top=top, top_base=top_base)
     chart(fig, key="intervention_effect", code=False)
     cut = {"clamp": " A clamp cuts the chain: nothing flows back through the clamped unit "
                     "at t, so the gradient before t can only lose what came through it.",
            "gate": " A forced gate gets no gradient at t: its pre-activation no longer "
                    "matters there."}.get(iv.kind, "")
+    also = "" if top is None else " (dotted: the network's output, its top layer)"
     st.caption(f"Top: ‖Δh_t‖, the distance of layer {layer}'s state from the unmodified "
-               f"run's, zero before t = {iv.step} (dotted line). Bottom: ‖∂L/∂{state}_t‖ of "
+               f"run's{also}, zero before t = {iv.step} (dotted line). Bottom: ‖∂L/∂{state}_t‖ of "
                f"the intervened network (solid; exact BPTT through the intervention) and "
                f"of the unmodified one (dashed).{cut}")
 

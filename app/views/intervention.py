@@ -27,14 +27,20 @@ def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def effect_figure(h, h_base, grad, grad_base, step: int, what: str, state: str = "h",
-                  outputs=None, outputs_base=None) -> dict:
-    """Top: ||Δh_t|| (and ||Δy_t|| of a read-out) against t, linear, zero before ``step``.
+                  outputs=None, outputs_base=None, top=None, top_base=None) -> dict:
+    """Top: ||Δh_t|| (and ||Δ output_t|| of the network's top layer, ``top``, and ||Δy_t||
+    of a read-out, where given) against t, linear, zero before ``step``.
     Bottom: ||∂L/∂h_t|| of the intervened run (solid) and the unmodified one (dashed)."""
     T = len(grad)
     t = list(range(T))
     data = [{"type": "scatter", "mode": "lines", "x": t,
              "y": masked(compact(distance(h, h_base))), "name": "‖Δh_t‖",
              "line": {"color": COLORS["lstm"], "width": 3}}]
+    if top is not None and top_base is not None:
+        data.append({"type": "scatter", "mode": "lines", "x": t,
+                     "y": masked(compact(distance(top, top_base))),
+                     "name": "‖Δ output_t‖ (top layer)",
+                     "line": {"color": COLORS["jordan"], "width": 2.5, "dash": "dot"}})
     if outputs is not None and outputs_base is not None:
         data.append({"type": "scatter", "mode": "lines", "x": t,
                      "y": masked(compact(distance(outputs, outputs_base))),

@@ -98,3 +98,12 @@ def test_the_main_chart_draws_the_unmodified_run_beside_the_intervened_one(page,
     at = open_page(page, {"iv": "pulse@15,u=0,v=2", "T": "40"})
     traces = [tr for f in figures(at) for tr in f["data"] if tr.get("name") == name]
     assert len(traces) == 1 and traces[0]["line"]["dash"] == "dash"
+
+
+def test_a_deep_networks_output_difference_is_drawn_too():
+    at = open_page("screens/hidden.py", {"iv": "pulse@10,u=0,v=1", "layers": "2", "T": "30"})
+    names = [tr["name"] for tr in _effect(at)["data"]]
+    assert "‖Δ output_t‖ (top layer)" in names
+    at = open_page("screens/gates.py", {"cell": "s6", "iv": "zero_input@7", "T": "30"})
+    delta = _effect(at)["data"][1]
+    assert delta["name"] == "‖Δ output_t‖ (top layer)" and max(delta["y"]) > 0

@@ -26,7 +26,8 @@ def test_every_field_round_trips_through_the_url():
                  gain=1.5, radius=0.9, seed=42, signal="text", text="a,b c&d", encoding="code",
                  seq="1,2\n3,4", loss="every", clip="value", threshold=0.25, truncate=20,
                  arch="one-to-many", layer=2, units="3,4", weights="0123456789ab", scene=4,
-                 present=True, vh=900, scan="hillis_steele", recipe="linear,diagonal,exp")
+                 present=True, vh=900, scan="hillis_steele", recipe="linear,diagonal,exp",
+                 iv="gate@40,g=f,u=2,v=0.5,l=1")
     assert set(s.to_query()) == {f.name for f in fields(Settings)}
     back, notices = Settings.from_query(s.to_query())
     assert back == s and notices == []
