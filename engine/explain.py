@@ -10,7 +10,7 @@ last step, the bound where one holds, and the gradient itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -78,6 +78,7 @@ class _At:
     w: dict
     j: int
     H: int
+    forced: dict = field(default_factory=dict)  # gate -> the value an intervention forced
 
     def row(self, name: str, block: int, vec: np.ndarray) -> float:
         """(W vec)_j of gate block ``block``."""
@@ -119,8 +120,14 @@ def _jordan(at: _At, act: str) -> list[Line]:
                  rf"{tex}({fmt(ao)})", float(phi(ao)))]
 
 
+def _forced(name: str, tex: str, value: float) -> Line:
+    return Line(name, rf"{tex}_{{t,j}} = \text{{forced}}", fmt(value), value)
+
+
 def _gate(at: _At, name: str, block: int, squash: str, tex: str) -> Line:
-    """A gate of the LSTM or GRU: squash(W_i x_t + W_h h_{t-1} + b)_j."""
+    """A gate of the LSTM or GRU: squash(W_i x_t + W_h h_{t-1} + b)_j (or its forced value)."""
+    if name in at.forced:
+        return _forced(name, tex, at.forced[name])
     a_in = at.row("w_ih", block, at.x)
     a_rec = at.row("w_hh", block, at.prev)
     b = at.bias("b_ih", block) + at.bias("b_hh", block)
@@ -163,9 +170,10 @@ def _gru(at: _At) -> list[Line]:
 def _mingru(at: _At) -> list[Line]:
     a_z = at.row("w_ih", 0, at.x) + at.bias("b_ih", 0)
     ht = at.row("w_ih", 1, at.x) + at.bias("b_ih", 1)
-    z = float(sigmoid(a_z))
+    z = float(at.forced.get("z", sigmoid(a_z)))
     h_prev = float(at.prev[at.j])
-    return [Line("z", r"z_{t,j} = \sigma\left((W_z x_t + b_z)_j\right)", rf"\sigma({fmt(a_z)})",
+    return [_forced("z", "z", z) if "z" in at.forced else
+            Line("z", r"z_{t,j} = \sigma\left((W_z x_t + b_z)_j\right)", rf"\sigma({fmt(a_z)})",
                  z),
             Line("htilde", r"\tilde h_{t,j} = (W_h x_t + b_h)_j", fmt(ht), ht),
             Line("h", r"h_{t,j} = (1 - z_{t,j})\,h_{t-1,j} + z_{t,j}\,\tilde h_{t,j}",
@@ -234,7 +242,9 @@ def forward_step(trace: Trace, t: int, unit: int, layer: int = 0, direction: int
 
     The last line computes the recurrent state (the LRU's is complex; S6: channel
     ``unit``'s first state; Jordan: y_t), and every value is computed again from the
-    weights, x_t and the previous state, so it equals the forward pass's number.
+    weights, x_t and the previous state, so it equals the forward pass's number. An
+    intervention at this step shows as it acted: a forced gate's value, then a clamp or a
+    pulse as one more line.
     """
     net = trace.network
     p = _processing(trace, t, layer, direction)
@@ -244,7 +254,10 @@ def forward_step(trace: Trace, t: int, unit: int, layer: int = 0, direction: int
     prev = (rec.h0 if p == 0 else rec.state[p - 1])[b]
     c_prev = None if rec.c is None else (rec.c0 if p == 0 else rec.c[p - 1])[b]
     w = net.layer_params(layer, direction)
-    at = _At(x=rec.x[p, b], prev=prev, c_prev=c_prev, w=w, j=j, H=net.hidden_size)
+    here = [iv for iv in trace.interventions if iv.layer == layer and not direction
+            and iv.step == t and iv.unit in (None, j)]
+    at = _At(x=rec.x[p, b], prev=prev, c_prev=c_prev, w=w, j=j, H=net.hidden_size,
+             forced={iv.gate: iv.value for iv in here if iv.kind == "gate"})
     name = net.cell_name
     with np.errstate(all="ignore"):
         if name in ("rnn", "indrnn"):
@@ -258,6 +271,15 @@ def forward_step(trace: Trace, t: int, unit: int, layer: int = 0, direction: int
         else:
             lines = {"lstm": _lstm, "gru": _gru, "mingru": _mingru,
                      "minlstm": _minlstm}[name](at)
+    for iv in here:  # a clamp or a pulse then edits the state the step computed
+        if iv.kind in ("clamp", "pulse"):
+            last = lines[-1]
+            sym = last.symbols.split("=")[0].strip()
+            lines.append(Line(last.name, rf"{sym} = \text{{clamped}}", fmt(iv.value), iv.value)
+                         if iv.kind == "clamp" else
+                         Line(last.name, rf"{sym} = \text{{the above}} + \text{{pulse}}",
+                              rf"{fmt(last.value)} + {_factor(iv.value)}",
+                              last.value + iv.value))
     return tuple(lines)
 
 

@@ -138,3 +138,26 @@ def test_interventions_that_do_not_fit_are_refused_by_name(iv, cell, message):
     net, x, _ = _setup(cell, 1)
     with pytest.raises(ValueError, match=message):
         net.run(x, interventions=[iv])
+
+
+@pytest.mark.parametrize("cell, iv", [
+    ("rnn", Intervention("clamp", STEP_T, unit=1, value=0.3)),
+    ("jordan", Intervention("pulse", STEP_T, unit=1, value=0.5)),
+    ("lstm", Intervention("gate", STEP_T, unit=None, value=1.0, gate="f")),
+    ("lstm", Intervention("clamp", STEP_T, unit=1, value=-0.4)),
+    ("gru", Intervention("gate", STEP_T, unit=1, value=0.2, gate="r")),
+    ("mingru", Intervention("gate", STEP_T, unit=1, value=0.7, gate="z")),
+])
+def test_the_step_equations_show_the_intervention_as_it_acted(cell, iv):
+    """engine.explain's forward step at the intervened step ends on the state the network
+    carried on with, and a forced gate shows its forced value."""
+    from engine import explain
+
+    net, x, _ = _setup(cell, 1)
+    trace = net.run(x, interventions=[iv])
+    lines = explain.forward_step(trace, STEP_T, 1)
+    assert lines[-1].value == pytest.approx(float(trace.pass_trace().state[STEP_T, 0, 1]),
+                                            rel=1e-12)
+    if iv.kind == "gate":
+        forced = [ln for ln in lines if ln.name == iv.gate]
+        assert forced[0].value == iv.value and "forced" in forced[0].symbols
