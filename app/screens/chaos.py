@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
 
 from app import compute, ui
-from app.state import OWN_INIT, cell_name
+from app.state import OWN_INIT, cell_name, intervention_problem
 from app.views import chaos as cv
 from engine import diagnostics
 
@@ -95,13 +96,19 @@ if sweep is not None:
     ui.chart(cv.chaos_figure(sweep, current, by), key="chaos", primary=True, code=False)
     if ui.presenting():
         st.stop()
-    if s.iv:  # a pulse that dies out is the ordered side; one that spreads, chaos
-        run = ui.run_engine(compute.cached_simulate, s)
-        ui.intervention_effect(s, run, min(s.layer, s.layers - 1))
-        if run is not None and run.base is not None:
-            st.caption(f"This is your network ({cell_name(s.cell)}, the sidebar's), not the "
-                       "sweep's: the sweep has no step to intervene at. A state difference "
-                       "that fades after t is the ordered side of the edge; one that grows "
+    if s.iv:  # a pulse that dies out is the ordered side; one that stays, chaos
+        starred = replace(s.physics(), cell="rnn", act="tanh", init="gaussian",
+                          hidden=sweep["hidden"], layers=1, bidir=False, weights="")
+        problem = intervention_problem(starred)
+        if problem:
+            st.info("The intervention does not apply to the sweep's network (a tanh RNN): "
+                    f"{problem}.")
+        else:
+            run = ui.run_engine(compute.cached_simulate, starred)
+            ui.intervention_effect(starred, run, 0)
+            st.caption(f"The sweep's network at your setting (the star: tanh RNN, gaussian "
+                       f"weights, H = {sweep['hidden']}), on your input. A state difference "
+                       "that fades after t is the ordered side of the edge; one that stays "
                        "is chaos.")
     if s.cell == "lru":
         lru_section(s)

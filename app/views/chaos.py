@@ -48,7 +48,11 @@ def chaos_figure(sweep: dict, current: float, by: str) -> dict:
          "text": "chaotic: perturbations grow", "xanchor": "right", "yanchor": "bottom",
          "font": {"size": 14, "color": "#475569"}},
     ]
-    ticks = {"tickvals": x, "ticktext": [f"{v:g}" for v in x]}
+    # your value is labelled; a sweep point too close to it (0.7 beside 0.75) is not, or
+    # the crowded labels tilt and overlap
+    near = [v != current and abs(math.log10(v / current)) < 0.05 for v in x]
+    ticks = {"tickvals": x, "ticktext": ["" if n else f"{v:g}" for v, n in zip(x, near,
+                                                                           strict=True)]}
     layout = base_layout(
         f"Sweep of the {label} (gaussian init, tanh RNN, H = {sweep['hidden']})", height=620,
         xaxis=axis("", type="log", anchor="y", showticklabels=False, **ticks),

@@ -107,3 +107,18 @@ def test_a_deep_networks_output_difference_is_drawn_too():
     at = open_page("screens/gates.py", {"cell": "s6", "iv": "zero_input@7", "T": "30"})
     delta = _effect(at)["data"][1]
     assert delta["name"] == "‖Δ output_t‖ (top layer)" and max(delta["y"]) > 0
+
+
+def test_edge_of_chaos_kicks_the_sweeps_own_network_at_your_gain():
+    """A pulse into the starred network: it dies out on the ordered side and stays on the
+    chaotic side, whatever the sidebar's cell; a gate it does not have is said."""
+    tail = {}
+    for gain in ("0.5", "2"):
+        at = open_page("screens/chaos.py", {"iv": "pulse@20,u=0,v=1", "T": "120",
+                                            "gain": gain, "cell": "lstm"})
+        delta = [v for v in _effect(at)["data"][0]["y"] if v is not None]
+        tail[gain] = float(np.mean(delta[-20:]))
+    assert tail["0.5"] < 1e-3 < 0.5 < tail["2"]
+    at = open_page("screens/chaos.py", {"iv": "gate@20,g=f,v=1", "cell": "lstm"})
+    assert any("does not apply to the sweep's network" in i.value for i in at.info)
+    assert not _effects(at)
