@@ -101,7 +101,8 @@ def zero_inputs(x: np.ndarray, interventions, layer: int) -> np.ndarray:
     return x
 
 
-def _units(iv: Intervention, H: int):
+def _units(iv: Intervention):
+    """The unit index(es) an intervention touches, as an index into the last axis."""
     return slice(None) if iv.unit is None else [iv.unit]
 
 
@@ -113,7 +114,7 @@ def _block(H: int, k: int, units):
 
 def _force_gate(cell, rec, iv: Intervention, h_prev, c_prev) -> None:
     """Recompute the segment's last step with the gate forced (in place)."""
-    H, u, v = cell.H, _units(iv, cell.H), iv.value
+    H, u, v = cell.H, _units(iv), iv.value
     if cell.name == "lstm":
         k = cell.gate_names.index(iv.gate)
         rec.act[-1][:, _block(H, k, u)] = v  # the gate views (rec.gates) see it too
@@ -139,7 +140,7 @@ def _force_gate(cell, rec, iv: Intervention, h_prev, c_prev) -> None:
 
 def _edit_state(rec, iv: Intervention) -> None:
     """Clamp or kick the segment's last state (in place; the output is the same array)."""
-    u = _units(iv, rec.state.shape[-1])
+    u = _units(iv)
     if iv.kind == "clamp":
         rec.state[-1][:, u] = iv.value
     else:
@@ -178,7 +179,7 @@ def _cut(cell, rec, iv: Intervention) -> None:
     """Zero the prepared factors through which the patched values at t depended on their
     inputs, so that BPTT through the intervened step is exact."""
     t, H = iv.step, cell.H
-    u = _units(iv, H)
+    u = _units(iv)
     if iv.kind == "pulse":  # phi'(a_t) is read from h_t where it can be: not the kicked one
         pre = {"rnn": "h", "indrnn": "h", "jordan": "y"}.get(cell.name)
         if pre is not None:
