@@ -154,7 +154,8 @@ def intervention_effect(s: Settings, run, layer: int) -> None:
                                 top=top, top_base=top_base)
     chart(fig, key="intervention_effect", code=False)
     cut = {"clamp": " A clamp cuts the chain: nothing flows back through the clamped unit "
-                    "at t, so the gradient before t can only lose what came through it.",
+                    "at t" + (" (the cell state c_t still carries gradient back)."
+                              if s.cell == "lstm" else "."),
            "gate": " A forced gate gets no gradient at t: its pre-activation no longer "
                    "matters there."}.get(iv.kind, "")
     also = "" if top is None else " (dotted: the network's output, its top layer)"
