@@ -118,7 +118,7 @@ def _force_gate(cell, rec, iv: Intervention, h_prev, c_prev) -> None:
     if cell.name == "lstm":
         k = cell.gate_names.index(iv.gate)
         rec.act[-1][:, _block(H, k, u)] = v  # the gate views (rec.gates) see it too
-        i, f, g, o = (rec.act[-1][:, k * H:(k + 1) * H] for k in range(4))
+        i, f, g, o = (rec.act[-1][:, b * H:(b + 1) * H] for b in range(4))
         rec.c[-1] = f * c_prev + i * g
         rec.tc[-1] = np.tanh(rec.c[-1])
         rec.h[-1] = o * rec.tc[-1]
