@@ -15,10 +15,9 @@ import zipfile
 
 import numpy as np
 
+from app import compute
 from app.state import Settings
 from app.trained import Trained
-from engine import interventions
-from engine.signals import make_signal
 
 SCRIPT = "unrolled_view.py"
 NOTEBOOK = "unrolled_view.ipynb"
@@ -61,22 +60,17 @@ def _clip(s: Settings) -> str:
 
 
 def _interventions(s: Settings, entry: Trained | None) -> str:
-    """The run's ``interventions=`` argument: the page's, where it fits the input (as
-    app.compute.interventions_for decides), else none."""
-    ivs = s.interventions()
-    if not ivs:
+    """The run's ``interventions=`` argument: the ones the page ran
+    (``compute.interventions_for`` on the same network and input), else none."""
+    if not s.iv:
         return ""
-    net = entry.network if entry is not None else None
-    T = (entry.x.shape[0] if entry is not None else
-         make_signal(s.signal, s.T, seed=s.seed, text=s.text, encoding=s.encoding,
-                     sequence=s.seq).shape[0])
-    try:
-        interventions.check(ivs, net.cell_name if net else s.cell,
-                            net.hidden_size if net else s.hidden,
-                            net.num_layers if net else s.layers, T)
-    except ValueError:
-        return ""
-    return f", interventions=[{ivs[0]!r}]"
+    if entry is not None:
+        net, x = entry.network, entry.x
+    else:
+        x, _ = compute.signal_for(s)
+        net = compute.build_network(s, x.shape[1])
+    ivs = compute.interventions_for(s, net, x.shape[0])
+    return f", interventions=[{ivs[0]!r}]" if ivs else ""
 
 
 def code_cells(s: Settings, entry: Trained | None) -> list[str]:

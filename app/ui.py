@@ -125,6 +125,11 @@ def chart(fig: dict, key: str, primary: bool = False, code: bool = True) -> None
         about()
 
 
+def layer_state(run, layer: int) -> np.ndarray:
+    """A layer's h_t, (T, D*H): forward units, then reverse units."""
+    return np.concatenate([pv.h for pv in run.passes[layer]], axis=1)
+
+
 def network_output(run) -> np.ndarray:
     """The top layer's output, (T, D*H): what the network hands on (the LRU's and S6's
     y_t, the Jordan cell's y_t, else h_t)."""
@@ -140,9 +145,7 @@ def intervention_effect(s: Settings, run, layer: int) -> None:
     if run is None or run.base is None or s.present:
         return
     iv = run.intervention
-    row, base_row = run.passes[layer], run.base.passes[layer]
-    h = np.concatenate([pv.h for pv in row], axis=1)
-    h_base = np.concatenate([pv.h for pv in base_row], axis=1)
+    h, h_base = layer_state(run, layer), layer_state(run.base, layer)
     state = "y" if s.cell == "jordan" else "h"
     top = top_base = None
     if len(run.passes) > 1 or not CELLS[s.cell].out_is_h or s.cell == "jordan":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from app import trained, ui
@@ -33,11 +32,10 @@ if run is not None:
             st.text_input(**units, width=420)
     layer = min(s.layer, s.layers - 1)
     row = run.passes[layer]
-    h = np.concatenate([pv.h for pv in row], axis=1)
+    h = ui.layer_state(run, layer)
     what = f"layer {layer}" + (", forward units then reverse units" if len(row) > 1 else "")
     symbol = CELLS[s.cell].h_label  # the LRU's state is complex: its real part is drawn
-    base = (None if run.base is None else
-            np.concatenate([pv.h for pv in run.base.passes[layer]], axis=1))
+    base = None if run.base is None else ui.layer_state(run.base, layer)
     fig = hv.hidden_figure(h, s.chosen_units(),
                            title=f"{symbol} of {what}, {cell_name(s.cell)} cell", symbol=symbol,
                            base=base)
