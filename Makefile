@@ -20,7 +20,7 @@ warm: install
 	$(PY) -c 'import engine.kernels; engine.kernels.warm_up()'
 
 run: warm
-	$(VENV)/bin/streamlit run app/main.py --server.address=127.0.0.1 --server.port=$(PORT) \
+	$(VENV)/bin/streamlit run app/serve.py --server.address=127.0.0.1 --server.port=$(PORT) \
 		--server.headless=true --browser.gatherUsageStats=false
 
 lint: install

@@ -14,7 +14,7 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app import gc_freeze, lab_state, sidebar, state, sweep_state, talk  # noqa: E402
+from app import first_paint, gc_freeze, lab_state, sidebar, state, sweep_state, talk  # noqa: E402
 
 st.set_page_config(page_title="Unrolled: how RNNs work and fail", layout="wide")
 
@@ -57,6 +57,7 @@ if not settings.present and page.url_path in ("train", "sweeps"):
 # the order they are sent, so the chart no longer waits behind ~25 unchanged controls
 # (about 35 ms of a slider change). ``finally``: pages end early with st.stop().
 st.session_state.pop("page_text", None)  # ui.header sets this run's page paragraph
+st.session_state["page"] = first_paint.PAGES.get(page.url_path, "")  # its main chart: ui.chart
 try:
     page.run()
 finally:

@@ -187,6 +187,7 @@ export default function ({ data, parentElement }) {
       .then(() => {
         note.hidden = true;
         showControls(gd, bar, next.controls);
+        if (window.__unrolledFirstDrawn) window.__unrolledFirstDrawn(next.key);  // first_paint
         return afterPaint();
       });
   };
@@ -269,11 +270,11 @@ def live_controls(fig: dict) -> tuple[dict, dict | None]:
     return {**fig, "layout": layout}, controls
 
 
-def spec_json(fig: dict, config: dict, title: str = "") -> bytes:
+def spec_json(fig: dict, config: dict, title: str = "", key: str = "") -> bytes:
     """What the component receives: the figure (as st.plotly_chart serialised it: numpy,
     NaN as null, orjson when installed) with its animation controls taken out
-    (``live_controls``), the controls, the title shown above it, its Plotly config and where
-    plotly.js lies.
+    (``live_controls``), the controls, the title shown above it, its Plotly config, its
+    chart key and where plotly.js lies.
 
     As bytes, which the component passes on as they are: a ``str`` would first be tested as
     a dataframe, which imports pandas and pyarrow into the server (+60 MB, +0.5 s on the
@@ -281,7 +282,7 @@ def spec_json(fig: dict, config: dict, title: str = "") -> bytes:
     """
     fig, controls = live_controls(fig)
     return to_json_plotly({"figure": fig, "controls": controls, "title": title,
-                           "config": config, **_sources(fig)}).encode()
+                           "config": config, "key": key, **_sources(fig)}).encode()
 
 
 def trace_types(fig: dict) -> set[str]:
@@ -308,10 +309,13 @@ def _sources(fig: dict) -> dict:
     return {"src": PLOTLY_URL, "bundle": BUNDLE_URL}
 
 
-def draw(fig: dict, key: str, config: dict, title: str = "") -> None:
+def draw(fig: dict, key: str, config: dict, title: str = "") -> bytes:
     """Draw ``fig`` under ``title`` as the chart ``key``; the next run's figure for that key
-    updates it. One element per chart: each element a rerun sends costs the browser ~3 ms."""
-    _component(key=key, data=spec_json(fig, config, title), height="content")
+    updates it. One element per chart: each element a rerun sends costs the browser ~3 ms.
+    Returns the bytes sent (app/first_paint.py keeps a page's main chart's)."""
+    spec = spec_json(fig, config, title, key)
+    _component(key=key, data=spec, height="content")
+    return spec
 
 
 def sent_figure(proto) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app import compute, plot, talk
+from app import compute, first_paint, plot, talk
 from app.export_panel import export_panel
 from app.state import DEFAULTS, GATED, Settings, cell_name
 from app.views.common import TITLE_PX
@@ -66,6 +66,7 @@ def header(title: str, text: str, s: Settings, extra_latex: tuple = (),
     As few elements as it takes: each element a rerun sends costs the browser ~3 ms.
     """
     st.session_state["page_text"] = text
+    st.session_state["page_title"] = title
     st.html(STYLE)
     if s.present:
         st.title(title)
@@ -119,7 +120,10 @@ def chart(fig: dict, key: str, primary: bool = False, code: bool = True) -> None
     layout.pop("title", None)
     if s.present and "height" in layout:
         layout["height"] = talk.main_chart_height(s, layout["height"])
-    plot.draw({**fig, "layout": layout}, key, PLOT_CONFIG, title)
+    spec = plot.draw({**fig, "layout": layout}, key, PLOT_CONFIG, title)
+    if primary:  # what this view's HTML draws before Streamlit boots (app/serve.py)
+        first_paint.remember(st.session_state.get("page", ""), s,
+                             st.session_state.get("page_title", ""), spec)
     if primary and not s.present:
         export_panel(original, key, code=code)
         about()

@@ -26,10 +26,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, script: str = "app/main.py", cwd=ROOT,
+def start_server(port: int, script: str = "app/serve.py", cwd=ROOT,
                  timeout: float = 60) -> subprocess.Popen:
-    """``streamlit run app/main.py`` bound to 127.0.0.1, no telemetry, no file watcher,
-    from the checkout ``cwd``; healthy within ``timeout`` seconds or an error."""
+    """``streamlit run app/serve.py`` (the app as ``make run`` serves it, first paint
+    included) bound to 127.0.0.1, no telemetry, no file watcher, from the checkout ``cwd``;
+    healthy within ``timeout`` seconds or an error."""
     cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless=true",
            "--server.address=127.0.0.1", f"--server.port={port}",
            "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]

@@ -31,10 +31,11 @@ DRAW_EACH = """async (types) => {
 
 
 def test_a_fresh_visitor_gets_the_first_chart_from_the_app_itself(browser, server):
-    out = first_chart(browser, server + GRADIENTS)
+    # a view no run has drawn yet: the chart component loads plotly.js itself
+    out = first_chart(browser, server + GRADIENTS + "&seed=101")
     fresh, again = out["fresh"], out["again"]
     for visit in (fresh, again):
-        assert "chart" in visit["marks"], visit["marks"]
+        assert "chart" in visit["marks"] and "page" in visit["marks"], visit["marks"]
         assert not visit["exception"]
         assert not local_only(visit["requests"]), local_only(visit["requests"])
     [js] = fresh["plotly"]  # one plotly.js, the partial bundle, from this server
@@ -45,10 +46,24 @@ def test_a_fresh_visitor_gets_the_first_chart_from_the_app_itself(browser, serve
     assert js["headers"]["content-type"] == "application/gzip"
     assert "content-encoding" not in js["headers"]
     assert js["encoded"] == (plot.STATIC / plot.BUNDLE).stat().st_size
-    # a returning visitor takes it from the HTTP cache: nothing on the wire
-    [js_again] = again["plotly"]
-    assert js_again["name"] == js["name"] and js_again["transfer"] == 0
+    # the second visitor of that view gets its first paint (app/first_paint.py): plotly.js
+    # once, from the first paint's route, gzip on the wire, kept for good
+    [js] = again["plotly"]
+    assert "/unrolled/plotly-cartesian-" in js["name"], again["plotly"]
+    assert js["headers"]["content-encoding"] == "gzip"
+    assert "immutable" in js["headers"]["cache-control"]
+    assert again["marks"]["chart"] < again["marks"]["page"]
     assert not any(u.endswith("/" + plot.PLOTLY_JS) for u in fresh["requests"] + again["requests"])
+
+
+def test_a_returning_visitor_downloads_no_plotly_js(browser, server):
+    for view in (GRADIENTS + "&seed=102", "/scan?T=33"):
+        first_chart(browser, server + view, second=False)  # drawn once: a first paint now
+        out = first_chart(browser, server + view)
+        [js], [js_again] = out["fresh"]["plotly"], out["again"]["plotly"]
+        assert js_again["name"] == js["name"] and js_again["transfer"] == 0, view
+        # the first paint draws before Streamlit's own title shows
+        assert out["fresh"]["marks"]["chart"] < out["fresh"]["marks"]["title"], view
 
 
 def test_the_bundle_draws_every_trace_type_the_app_uses(page):
@@ -65,7 +80,7 @@ def test_the_bundle_draws_every_trace_type_the_app_uses(page):
 
 def test_a_failing_bundle_falls_back_to_the_full_plotly_js(page):
     page.context.route("**/" + plot.BUNDLE + "*", lambda route: route.fulfill(status=404))
-    page.goto(page.base + "/hidden?T=20&hidden=4")
+    page.goto(page.base + "/hidden?T=21&hidden=4")  # a view not drawn yet: no first paint
     wait_chart(page)
     assert page.locator(".unrolled-plot-error:not([hidden])").count() == 0
     # the full build: it has trace types the bundle lacks
