@@ -15,8 +15,8 @@ to Streamlit's index.html an overlay with the page's title and that very chart, 
 and only then starts Streamlit (its entry module, which the page still preloads). The
 page's own chart component takes plotly.js over (no second load), and its first draw of the
 same chart removes the overlay. The overlay is what the page will show, the same bytes, not
-a picture of it; where anything is uncertain (a link with notices, a tour scene, presenter
-view, a trained network, a view no run has drawn since the server started) the HTML goes
+a picture of it; where anything is uncertain (a link with notices, presenter view, a trained
+network, a view no run has drawn since the server started) the HTML goes
 out as Streamlit wrote it and the page loads as before.
 """
 
@@ -32,6 +32,7 @@ import threading
 from collections import OrderedDict
 from urllib.parse import parse_qs
 
+from app import tour
 from app.state import Settings
 
 _LOG = logging.getLogger(__name__)
@@ -47,10 +48,10 @@ _total = 0
 
 
 def eligible(s: Settings) -> bool:
-    """A view a fresh visitor sees exactly as a run drew it: no tour scene (its scene sets
-    the settings), no presenter view (sized to the window), no trained network (a token
-    into this server's store, which a session may change)."""
-    return not (s.scene or s.present or s.vh or s.weights)
+    """A view a fresh visitor sees exactly as a run drew it: no presenter view (sized to the
+    window), no trained network (a token into this server's store, which a session may
+    change)."""
+    return not (s.present or s.vh or s.weights)
 
 
 def remember(page: str, s: Settings, title: str, spec: bytes) -> None:
@@ -73,10 +74,12 @@ def recall(path: str, query: str) -> tuple[str, bytes] | None:
     """The title and chart a fresh session opening ``path?query`` would draw first, if a run
     has drawn it; None otherwise (or where the link's values need a notice)."""
     page = PAGES.get(path.strip("/"))
-    if page is None:
-        return None
-    s, notices = Settings.from_query(parse_qs(query, keep_blank_values=True))
-    if notices or not eligible(s):
+    params = parse_qs(query, keep_blank_values=True)
+    s, notices = Settings.from_query(params)
+    if s.scene and set(params) == {"scene"} and tour.scene(s.scene) is not None:
+        # a bare scene link opens its scene's page with its settings (app/talk.py)
+        page, s = tour.scene(s.scene).page, tour.scene(s.scene).apply(s.scene)
+    if page is None or notices or not eligible(s):
         return None
     with _lock:
         found = _specs.get((page, s))

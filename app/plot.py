@@ -71,7 +71,9 @@ BUNDLE_URL = (f"./component/{_bundle_files.name}/{BUNDLE}?v="
 
 # plotly.js loads once per page, when the first chart mounts: the gzipped partial bundle
 # fetched (from the HTTP cache if it is there: the URL carries its hash), decompressed, run
-# as a script from a blob URL; where any of that fails, the full plotly.min.js.
+# as a script from a blob URL; where any of that fails, the full plotly.min.js. A page whose
+# HTML brought a first paint (app/first_paint.py) has run plotly.js already and set
+# window.__unrolledPlotly: nothing loads again.
 LOADER = """
 const runScript = (src) => new Promise((resolve, reject) => {
   const s = document.createElement('script');

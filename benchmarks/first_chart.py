@@ -14,15 +14,20 @@ does once, is timed from the first navigation). Interleaved, in one browser:
 first sees a ``.js-plotly-plot`` with its figure applied (``_fullData``) and a trace painted
 into its ``.main-svg`` (a path with points or a heatmap's image), then the next frame's
 callback, which runs after the paint that showed it. "Title shown" is the same with the
-page's ``h1``. After each fresh visit, a second page in the same context opens the same URL
-again: a returning visitor (warm HTTP cache). The order of the cases rotates every run.
+page's ``h1``. The app is served as ``make run`` serves it (app/serve.py, where the checkout
+has it): a link a run has drawn gets its first paint (app/first_paint.py), so "chart" is the
+first chart the visitor sees, and "page" the page's own chart component drawn (the
+Streamlit page ready to use). After each fresh visit, a second page in the same context
+opens the same URL again: a returning visitor (warm HTTP cache). The order of the cases
+rotates every run.
 
-The servers are fresh processes started here (app/main.py and the floor app); the first
+The servers are fresh processes started here (app/serve.py and the floor app); the first
 visit of each link warms its server (imports, numba, the cached simulation) and is reported
 apart. ``--app NAME=DIR`` (repeatable) serves app/main.py from other checkouts instead (e.g.
 ``git archive HEAD | tar -x -C /tmp/head``) and interleaves their visits: an A/B in one run.
 Prints the medians, (b)/(a) and (c)/(a), and where the time went (title shown, chart
-component mounted, plotly.js requested / received / run, the first Plotly.react).
+component mounted, plotly.js requested / received / run, the first Plotly.react, the page's
+own chart drawn).
 Figures, not a test; machines shared with other work: compare ratios within one run.
 
     .venv/bin/python benchmarks/first_chart.py [--runs 7] [--app new=. --app head=/tmp/head]

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 import streamlit
+from streamlit.testing.v1 import AppTest
 
-from app import first_paint
+from app import first_paint, tour
 from app.state import Settings
-from tests.app.charts import open_page
+from tests.app.charts import MAIN, open_page
 
 INDEX = (Path(streamlit.__file__).parent / "static" / "index.html").read_text()
 BUNDLE = "./unrolled/plotly-cartesian-4.1.1.0123456789abcdef.min.js"
@@ -51,13 +52,26 @@ def test_the_default_page_is_both_slash_and_unroll():
     assert first_paint.recall("/unroll", "")[1] == spec
 
 
+def test_a_bare_scene_link_is_its_scenes_page_and_settings():
+    number = next(n for n, sc in enumerate(tour.SCENES, 1)
+                  if sc.page in ("hidden", "gradients", "gates"))
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params["scene"] = str(number)
+    at.run()
+    assert not at.exception
+    key = {"hidden": "hidden_state", "gradients": "grad_norms", "gates": "gates"}
+    spec = _sent(at, key[tour.SCENES[number - 1].page])
+    for path in ("/", "/unroll", "/hidden"):  # whatever path the link named
+        assert first_paint.recall(path, f"scene={number}")[1] == spec
+    assert first_paint.recall("/", f"scene={number}&present=1") is None
+
+
 def test_only_views_a_fresh_visitor_sees_exactly_as_drawn():
     s = Settings(T=40)
-    for page_s in (s, Settings(T=40, present=True), Settings(T=40, scene=3),
-                   Settings(T=40, weights="abc")):
+    for page_s in (s, Settings(T=40, present=True), Settings(T=40, weights="abc")):
         first_paint.remember("hidden", page_s, "Hidden state", b'{"title": ""}')
     assert first_paint.recall("/hidden", "T=40") is not None
-    for query in ("T=40&present=1", "T=40&scene=3", "T=40&weights=abc", "T=40&vh=700"):
+    for query in ("T=40&present=1", "T=40&weights=abc", "T=40&vh=700"):
         assert first_paint.recall("/hidden", query) is None, query
     # a link whose values need a notice (clamped): its page says why, so no first paint
     first_paint.remember("hidden", Settings(T=1000), "Hidden state", b'{"title": ""}')

@@ -55,7 +55,10 @@ def wait_idle(page, timeout: float = 60_000) -> None:
 
 
 def wait_chart(page, timeout: float = 60_000) -> None:
+    """The run over and a chart drawn in the page itself: past the first paint's overlay
+    (app/first_paint.py), which leaves once the page's own chart has drawn."""
     wait_idle(page, timeout)
+    page.wait_for_function("() => !document.getElementById('unrolled-first')", timeout=timeout)
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=timeout)
 
 
