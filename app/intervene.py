@@ -33,6 +33,7 @@ def load(s: Settings) -> None:
     ss["w_iv_unit"] = ALL_UNITS if iv is None or iv.unit is None else iv.unit
     ss["w_iv_value"] = 0.0 if iv is None else iv.value
     ss["w_iv_gate"] = None if iv is None else iv.gate
+    ss["w_iv_layer"] = 0 if iv is None else iv.layer
 
 
 def from_widgets() -> str:
@@ -45,11 +46,12 @@ def from_widgets() -> str:
     iv = Intervention(kind, int(ss.get("w_iv_step") or 0),
                       unit=None if unit is None or unit < 0 else int(unit),
                       value=float(ss.get("w_iv_value") or 0.0),
-                      gate=ss.get("w_iv_gate") if kind == "gate" else None)
+                      gate=ss.get("w_iv_gate") if kind == "gate" else None,
+                      layer=int(ss.get("w_iv_layer") or 0))
     return format_intervention(iv)
 
 
-def panel(sb, cell: str, T: int, hidden: int) -> None:
+def panel(sb, cell: str, T: int, hidden: int, layers: int = 1) -> None:
     """The section's widgets; only those the chosen kind uses."""
     ss = st.session_state
     sb.markdown("### Intervene")
@@ -64,6 +66,9 @@ def panel(sb, cell: str, T: int, hidden: int) -> None:
         return
     ss["w_iv_step"] = min(int(ss.get("w_iv_step") or 0), T - 1)
     sb.number_input("Step t", 0, T - 1, step=1, key="w_iv_step")
+    ss["w_iv_layer"] = min(int(ss.get("w_iv_layer") or 0), layers - 1)
+    if layers > 1:
+        sb.number_input("In layer", 0, layers - 1, step=1, key="w_iv_layer")
     if kind == "zero_input":
         return
     if kind == "gate":

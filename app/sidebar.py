@@ -225,4 +225,4 @@ def draw(entry: trained.Trained | None, own_network: bool = False) -> None:
         sb.number_input("Threshold θ", *FLOAT_RANGES["threshold"], key="w_threshold",
                         format="%g")
     sb.slider("Truncated BPTT window k (0 = full)", *INT_RANGES["truncate"], key="w_truncate")
-    intervene.panel(sb, ss["w_cell"], int(ss["w_T"]), int(ss["w_hidden"]))
+    intervene.panel(sb, ss["w_cell"], int(ss["w_T"]), int(ss["w_hidden"]), int(ss["w_layers"]))

@@ -122,3 +122,14 @@ def test_edge_of_chaos_kicks_the_sweeps_own_network_at_your_gain():
     at = open_page("screens/chaos.py", {"iv": "gate@20,g=f,v=1", "cell": "lstm"})
     assert any("does not apply to the sweep's network" in i.value for i in at.info)
     assert not _effects(at)
+
+
+def test_a_links_intervention_in_a_deeper_layer_stays_in_that_layer():
+    text = "pulse@3,u=1,v=0.5,l=1"
+    at = open_page("screens/hidden.py", {"layers": "2", "iv": text})
+    assert at.session_state["settings"].iv == text  # the sidebar's widgets kept l=1
+    assert at.query_params["iv"] == [text] or at.query_params["iv"] == text
+    assert at.session_state["w_iv_layer"] == 1
+    at.session_state["w_iv_layer"] = 0  # the sidebar's "In layer" box
+    at.run()
+    assert at.session_state["settings"].iv == "pulse@3,u=1,v=0.5"
