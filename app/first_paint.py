@@ -30,7 +30,11 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from urllib.parse import parse_qs
+from dataclasses import dataclass, field, replace
+
+import anyio
+from streamlit import config
+from streamlit.runtime.state.query_params import QueryParams
 
 from app import tour
 from app.state import Settings
@@ -40,10 +44,23 @@ _LOG = logging.getLogger(__name__)
 PAGES = {"": "unroll", "unroll": "unroll", "hidden": "hidden", "gates": "gates",
          "gradients": "gradients", "chaos": "chaos", "scan": "scan", "recipe": "recipe"}
 MAX_SPEC = 2_000_000  # bytes of one chart (T = 1000, H = 128 is ~0.9 MB)
-MAX_TOTAL = 64_000_000  # bytes kept, least recently used out first
+MAX_TOTAL = 64_000_000  # bytes kept (charts, their settings, finished pages), oldest out first
+
+
+@dataclass
+class Kept:
+    """A main chart as a run sent it, and the pages made from it (made once, on demand)."""
+
+    key: tuple  # (page, Settings)
+    title: str  # the page's
+    chart_title: str
+    spec: bytes
+    size: int
+    pages: dict = field(default_factory=dict)  # (Streamlit's index digest, gzip) -> bytes
+
 
 _lock = threading.Lock()
-_specs: OrderedDict[tuple[str, Settings], tuple[str, bytes]] = OrderedDict()
+_kept: OrderedDict[tuple[str, Settings], Kept] = OrderedDict()
 _total = 0
 
 
@@ -54,53 +71,95 @@ def eligible(s: Settings) -> bool:
     return not (s.present or s.vh or s.weights)
 
 
-def remember(page: str, s: Settings, title: str, spec: bytes) -> None:
-    """Keep the main chart ``spec`` (app/plot.py's bytes) that ``page`` drew with ``s``, under
-    the page's ``title``."""
+def _shrink() -> None:
+    global _total
+    while _total > MAX_TOTAL and _kept:
+        _total -= _kept.popitem(last=False)[1].size
+
+
+def remember(page: str, s: Settings, title: str, chart_title: str, spec: bytes) -> None:
+    """Keep the main chart ``spec`` (app/plot.py's bytes, shown under ``chart_title``) that
+    ``page`` (titled ``title``) drew with ``s``."""
     global _total
     if page not in PAGES.values() or not eligible(s) or len(spec) > MAX_SPEC:
         return
     key = (page, s)
+    kept = Kept(key, title, chart_title, spec,
+                len(spec) + len(repr(s)) + 4 * len(title + chart_title))
     with _lock:
-        old = _specs.pop(key, None)
-        _total -= len(old[1]) if old else 0
-        _specs[key] = (title, spec)
-        _total += len(spec)
-        while _total > MAX_TOTAL:
-            _total -= len(_specs.popitem(last=False)[1][1])
+        old = _kept.pop(key, None)
+        if old is not None and old.spec == spec:
+            kept = old  # the same chart again: its pages stay good
+        _total += kept.size - (old.size if old is not None else 0)
+        _kept[key] = kept
+        _shrink()
 
 
-def recall(path: str, query: str) -> tuple[str, bytes] | None:
-    """The title and chart a fresh session opening ``path?query`` would draw first, if a run
-    has drawn it; None otherwise (or where the link's values need a notice)."""
+def link_view(path: str, query: str) -> tuple[str | None, Settings, list[str]]:
+    """The page and settings a fresh session opening ``path?query`` starts with, read as
+    Streamlit reads a query (its limits, ``embed`` left out) and as app/main.py reads it:
+    a bare scene link (``tour.bare_scene_link``) opens its scene's page and settings."""
+    params = QueryParams()
+    params.populate_from_query_string(query)
+    raw = {k: params[k] for k in params}
+    s, notices = Settings.from_query(raw)
     page = PAGES.get(path.strip("/"))
-    params = parse_qs(query, keep_blank_values=True)
-    s, notices = Settings.from_query(params)
-    if s.scene and set(params) == {"scene"} and tour.scene(s.scene) is not None:
-        # a bare scene link opens its scene's page with its settings (app/talk.py)
-        page, s = tour.scene(s.scene).page, tour.scene(s.scene).apply(s.scene)
+    scene = tour.scene(s.scene)
+    if tour.bare_scene_link(raw) and scene is not None:
+        page, s = scene.page, replace(scene.apply(s.scene), present=s.present, vh=s.vh)
+    return page, s, notices
+
+
+def recall(path: str, query: str) -> Kept | None:
+    """The chart a fresh session opening ``path?query`` would draw first, if a run has drawn
+    it; None otherwise (or where the link's values need a notice)."""
+    page, s, notices = link_view(path, query)
     if page is None or notices or not eligible(s):
         return None
     with _lock:
-        found = _specs.get((page, s))
+        found = _kept.get((page, s))
         if found is not None:
-            _specs.move_to_end((page, s))
+            _kept.move_to_end((page, s))
         return found
+
+
+def page_for(kept: Kept, index: bytes, bundle_url: str, gzipped: bool) -> bytes | None:
+    """Streamlit's ``index`` with ``kept``'s first paint (gzipped or not), made once per
+    chart and kept with it; None where ``index`` is not the page ``inject`` expects."""
+    global _total
+    key = (hashlib.sha256(index).digest(), gzipped)
+    with _lock:
+        made = kept.pages.get(key)
+    if made is not None:
+        return made
+    page = inject(index.decode(), kept.title, kept.chart_title, kept.spec, bundle_url)
+    if page is None:
+        return None
+    made = gzip.compress(page.encode(), compresslevel=6) if gzipped else page.encode()
+    with _lock:
+        if key not in kept.pages:
+            kept.pages[key] = made
+            kept.size += len(made)
+            if _kept.get(kept.key) is kept:  # still kept: counts
+                _total += len(made)
+                _shrink()
+    return made
 
 
 def forget() -> None:
     """Drop every remembered chart (tests)."""
     global _total
     with _lock:
-        _specs.clear()
+        _kept.clear()
         _total = 0
 
 
 # --- the HTML ------------------------------------------------------------------------------
 # The overlay sits where Streamlit's page will be: the sidebar's colour on the left, the
 # title at the title's place, the chart under it. It takes no clicks (what lies under it is
-# the page booting) and leaves when the page's own chart has drawn, when the page shows an
-# error, or 20 s after Streamlit started, whichever comes first.
+# the page booting) and leaves when the page's own chart has drawn (or shown why it could
+# not), when the page shows an error, when a run ends without that chart, when the server is
+# gone, or 10 s after Streamlit started, whichever comes first.
 STYLE = """<style>
 #unrolled-first { position: fixed; inset: 0; z-index: 999990; pointer-events: none;
   background: #ffffff; display: flex; font-family: "Source Sans", "Source Sans Pro",
@@ -115,10 +174,15 @@ STYLE = """<style>
   #unrolled-first .uf-main { padding: 44px 16px 0 16px; } }
 </style>"""
 
+# Streamlit's state, as its frontend writes it on the app's root: a run has ended (it reads
+# "initial" before the first), the server is gone, the page shows an error
+ENDED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+GONE = '[data-test-connection-state="DISCONNECTED_FOREVER"]'
+ERROR = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+
 SCRIPT = """<script>((cfg) => {
+  let booted = false;
   const root = document.getElementById('unrolled-first');
-  const spec = JSON.parse(document.getElementById('unrolled-first-spec').textContent);
-  let booted = false, ran = false;
   const leave = () => root.remove();
   const boot = () => {  // Streamlit's entry module, as its index.html would have run it
     if (booted) return;
@@ -128,68 +192,65 @@ SCRIPT = """<script>((cfg) => {
     s.crossOrigin = '';
     s.src = cfg.entry;
     document.head.appendChild(s);
-    setTimeout(leave, 20000);
-    const watch = setInterval(() => {  // a page that shows an error, or ends its run
-      if (!root.isConnected) { clearInterval(watch); return; }  // without this chart
-      if (document.querySelector('[data-testid="stException"], [data-testid="stAlert"]')) {
-        clearInterval(watch);
-        leave();
-      } else if (document.querySelector(cfg.running)) {
-        ran = true;
-      } else if (ran && document.querySelector(cfg.idle)) {
-        clearInterval(watch);
-        setTimeout(leave, 2000);
-      }
-    }, 250);
+    setTimeout(leave, 10000);
+    const watch = setInterval(() => {
+      if (!root.isConnected) clearInterval(watch);
+      else if (document.querySelector(cfg.error + ', ' + cfg.gone)) leave();
+      else if (document.querySelector(cfg.ended)) setTimeout(leave, 1500);
+    }, 200);
   };
-  window.__unrolledFirstDrawn = (key) => { if (key === spec.key) leave(); };
   setTimeout(boot, 4000);  // never keep Streamlit waiting on plotly.js longer than this
   const fail = () => { leave(); boot(); };
-  const s = document.createElement('script');
-  s.src = cfg.bundle;
-  s.onerror = fail;
-  s.onload = () => {
-    if (!window.Plotly || !window.Plotly.newPlot) { fail(); return; }
-    window.__unrolledPlotly = Promise.resolve(window.Plotly);  // app/plot.py's loader
-    const gd = root.querySelector('.uf-plot');
-    gd.style.minHeight = (spec.figure.layout.height || 450) + 'px';
-    window.Plotly.newPlot(gd, {...spec.figure, config: {...spec.config, staticPlot: true}})
-      .then(() => requestAnimationFrame(() => setTimeout(boot, 0)), fail);
-  };
-  document.head.appendChild(s);
+  try {
+    const spec = JSON.parse(document.getElementById('unrolled-first-spec').textContent);
+    window.__unrolledFirstDrawn = (key) => { if (key === spec.key) leave(); };  // app/plot.py
+    const s = document.createElement('script');
+    s.src = cfg.bundle;
+    s.onerror = fail;
+    s.onload = () => {
+      if (!root.isConnected) return;
+      if (!window.Plotly || !window.Plotly.newPlot) { fail(); return; }
+      window.__unrolledPlotly = window.__unrolledPlotly || Promise.resolve(window.Plotly);
+      const gd = root.querySelector('.uf-plot');
+      gd.style.minHeight = (spec.figure.layout.height || 450) + 'px';
+      window.Plotly.newPlot(gd, {...spec.figure, config: {...spec.config, staticPlot: true}})
+        .then(() => requestAnimationFrame(() => setTimeout(boot, 0)), fail);
+    };
+    document.head.appendChild(s);
+  } catch (err) {
+    fail();
+  }
 })(CONFIG);</script>"""
 
-# Streamlit's index.html runs its frontend from one module script in the head; its app is
-# idle once a run has ended
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-RUNNING = '[data-testid="stApp"][data-test-script-state="running"]'
+# Streamlit's index.html runs its frontend from one module script in the head
 ENTRY = re.compile(r'<script type="module" crossorigin src="(?P<src>[^"]+)"></script>')
 
 
-def inject(index: str, title: str, spec: bytes, bundle_url: str) -> str | None:
-    """Streamlit's ``index`` with the overlay drawing ``spec`` under ``title``, its entry
-    module preloaded and started by the overlay's script; None where ``index`` is not the
-    page this expects (a Streamlit upgrade): the caller serves it untouched."""
+def inject(index: str, title: str, chart_title: str, spec: bytes, bundle_url: str) -> str | None:
+    """Streamlit's ``index`` with the overlay drawing ``spec`` under ``title`` and
+    ``chart_title``, its entry module preloaded and started by the overlay's script; None
+    where ``index`` is not the page this expects (a Streamlit upgrade): it goes out as it is.
+    """
     found = ENTRY.search(index)
-    if found is None or "</body>" not in index:
+    if found is None or "<head>" not in index or "</body>" not in index:
         return None
     src = found.group("src")
     head = index[:found.start()] + f'<link rel="modulepreload" crossorigin href="{src}">'
     # plotly.js first in the queue, ahead of Streamlit's ~55 module chunks
     head = head.replace("<head>", f'<head><link rel="preload" as="script" fetchpriority="high" '
                                   f'href="{html.escape(bundle_url)}">', 1)
-    chart_title = json.loads(spec).get("title", "")
-    # the spec inside a <script>: no "<" at all (only strings hold one; JSON reads \u003c
-    # back), so nothing in it can end or re-open the element
+    # JSON inside a <script>: no "<" at all (only strings hold one; JSON reads \\u003c back),
+    # so nothing in it can end or re-open the element
     data = spec.decode().replace("<", "\\u003c")
+    settings = json.dumps({"entry": src, "bundle": bundle_url, "ended": ENDED, "gone": GONE,
+                           "error": ERROR}).replace("<", "\\u003c")
     body = (STYLE + '<div id="unrolled-first" aria-hidden="true"><div class="uf-side"></div>'
             f'<div class="uf-main"><div class="uf-title">{html.escape(title)}</div>'
             '<div class="uf-wait">Loading the controls and the equations…</div>'
             f'<div class="uf-chart-title">{html.escape(chart_title)}</div>'
             '<div class="uf-plot"></div></div></div>'
             f'<script id="unrolled-first-spec" type="application/json">{data}</script>'
-            + SCRIPT.replace("CONFIG", json.dumps({"entry": src, "bundle": bundle_url,
-                                                   "idle": IDLE, "running": RUNNING})))
+            + SCRIPT.replace("CONFIG", settings))
     rest = index[found.end():]
     return head + rest.replace("</body>", body + "</body>", 1)
 
@@ -204,59 +265,95 @@ def bundle_route(gz_bytes: bytes, name: str) -> tuple[str, dict[str, str]]:
              "cache-control": "public, max-age=31536000, immutable", "vary": "accept-encoding"})
 
 
+def accepts_gzip(accept_encoding: bytes) -> bool:
+    """Whether an Accept-Encoding header takes gzip (``gzip;q=0`` refuses it)."""
+    for part in accept_encoding.decode("latin-1").lower().split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            q = params.replace(" ", "").removeprefix("q=")
+            try:
+                return not params or float(q) > 0
+            except ValueError:
+                return False
+    return False
+
+
+# what this asks Streamlit's file route not to do: a 304 for a copy holding another paint,
+# gzip (the finished page is gzipped here), a part of the file
+_DROPPED = (b"accept-encoding", b"if-none-match", b"if-modified-since", b"range", b"if-range")
+
+
 class FirstPaint:
     """ASGI middleware: an explore page's HTML gets the first paint of its link's main chart
-    where a run has drawn it (``recall``); every other response passes untouched."""
+    where a run has drawn it (``recall``); every other response passes untouched. Off where
+    the server has a base URL path (its page paths and the bundle's route would differ)."""
 
     def __init__(self, app, bundle_url: str):
         self.app = app
         self.bundle_url = bundle_url
 
+    def _found(self, scope) -> Kept | None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return None
+        if (config.get_option("server.baseUrlPath") or "").strip("/"):
+            return None
+        try:
+            return recall(scope["path"], scope.get("query_string", b"").decode("latin-1"))
+        except Exception:  # a link this cannot read loads the page as Streamlit serves it
+            _LOG.exception("first paint: could not read %r", scope.get("query_string"))
+            return None
+
     async def __call__(self, scope, receive, send):
-        found = None
-        if scope["type"] == "http" and scope["method"] == "GET":
-            try:
-                found = recall(scope["path"], scope.get("query_string", b"").decode("latin-1"))
-            except Exception:  # a link this cannot read loads the page as Streamlit serves it
-                _LOG.exception("first paint: could not read %r", scope.get("query_string"))
-        if found is None:
+        kept = self._found(scope)
+        if kept is None:
             await self.app(scope, receive, send)
             return
-        # the page as a file, whole and plain: no 304 for a cached copy of another paint,
-        # no gzip (this gzips the page once it is complete)
-        asked = dict(scope["headers"])
-        scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k not in (
-            b"accept-encoding", b"if-none-match", b"if-modified-since", b"range")]}
-        gzip_ok = b"gzip" in asked.get(b"accept-encoding", b"")
-        start, chunks = None, []
+        asked = [(k.lower(), v) for k, v in scope["headers"]]
+        gzipped = any(k == b"accept-encoding" and accepts_gzip(v) for k, v in asked)
+        scope = {**scope, "headers": [(k, v) for k, v in asked if k not in _DROPPED]}
+        held: list[dict] = []  # Streamlit's response, until it is whole
 
-        async def keep(message):
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
+        async def hold(message):
+            if held is None:
+                await send(message)
                 return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body"):
+            if message["type"] not in ("http.response.start", "http.response.body"):
+                await flush(held, message)  # anything else: Streamlit's response as it is
                 return
-            await send_page(start, b"".join(chunks))
+            held.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                await finish(held)
 
-        async def send_page(start_msg, body):
-            headers = dict((k.lower(), v) for k, v in start_msg.get("headers", []))
+        async def flush(messages, *more):
+            nonlocal held
+            held = None
+            for message in (*messages, *more):
+                await send(message)
+
+        async def finish(messages):
+            start, body = messages[0], b"".join(m.get("body", b"") for m in messages[1:])
+            headers = start.get("headers", [])
+            plain = (start["status"] == 200 and not any(k.lower() == b"content-encoding"
+                                                        for k, _ in headers)
+                     and any(k.lower() == b"content-type" and b"text/html" in v
+                             for k, v in headers))
             page = None
-            if (start_msg["status"] == 200 and b"text/html" in headers.get(b"content-type", b"")
-                    and b"content-encoding" not in headers):
-                page = inject(body.decode(), found[0], found[1], self.bundle_url)
-            if page is not None:
-                body = page.encode()
-                for name in (b"etag", b"last-modified", b"accept-ranges"):
-                    headers.pop(name, None)
-                if gzip_ok:
-                    body = gzip.compress(body, compresslevel=5)
-                    headers[b"content-encoding"] = b"gzip"
-                headers[b"vary"] = b"Accept-Encoding"
-                headers[b"content-length"] = str(len(body)).encode()
-                headers[b"cache-control"] = b"no-cache"
-            await send({**start_msg, "headers": list(headers.items())})
-            await send({"type": "http.response.body", "body": body})
+            if plain:
+                try:
+                    page = await anyio.to_thread.run_sync(
+                        page_for, kept, body, self.bundle_url, gzipped)
+                except Exception:
+                    _LOG.exception("first paint: the page could not be made")
+            if page is None:
+                await flush(messages)
+                return
+            drop = {b"content-length", b"etag", b"last-modified", b"accept-ranges",
+                    b"cache-control", b"vary", b"content-encoding"}
+            headers = [(k, v) for k, v in headers if k.lower() not in drop] + [
+                (b"content-length", str(len(page)).encode()), (b"cache-control", b"no-cache"),
+                (b"vary", b"Accept-Encoding")] + ([(b"content-encoding", b"gzip")]
+                                                  if gzipped else [])
+            await flush([{**start, "headers": headers},
+                         {"type": "http.response.body", "body": page}])
 
-        await self.app(scope, receive, keep)
+        await self.app(scope, receive, hold)

@@ -199,6 +199,7 @@ export default function ({ data, parentElement }) {
     .catch((err) => {
       note.textContent = 'This chart could not be drawn: ' + (err.message || err);
       note.hidden = false;
+      if (window.__unrolledFirstDrawn) window.__unrolledFirstDrawn(spec.key);  // shown
     });
   return () => window.Plotly && window.Plotly.purge(gd);  // only on unmount
 }

@@ -116,7 +116,7 @@ def scene_from_url() -> None:
     if "w_cell" in ss:  # not the session's first run: the widgets already hold the truth
         return
     params = {k: st.query_params[k] for k in st.query_params}
-    if "scene" not in params or not set(params) <= {"scene", "present", "vh"}:
+    if not tour.bare_scene_link(params):
         return
     s, notices = Settings.validated(params)
     if tour.scene(s.scene) is None:

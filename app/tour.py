@@ -158,6 +158,12 @@ SCENES: tuple[Scene, ...] = (
 )
 
 
+def bare_scene_link(params) -> bool:
+    """Whether a link's query names a scene and nothing but presenter view: it opens that
+    scene's page and settings, whatever path it names (app/talk.py, app/first_paint.py)."""
+    return "scene" in params and set(params) <= {"scene", "present", "vh"}
+
+
 def scene(number: int) -> Scene | None:
     """Scene 1..len(SCENES), or None (0 means no tour)."""
     return SCENES[number - 1] if 1 <= number <= len(SCENES) else None

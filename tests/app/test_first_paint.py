@@ -32,12 +32,17 @@ def _sent(at, key: str) -> bytes:
 
 def test_a_page_run_remembers_its_main_chart_for_the_links_that_open_it():
     at = open_page("screens/gradients.py", {"cell": "lstm", "T": "200"})
-    title, spec = first_paint.recall("/gradients", "cell=lstm&T=200")
+    kept = first_paint.recall("/gradients", "cell=lstm&T=200")
+    spec = kept.spec
     assert spec == _sent(at, "grad_norms")  # the bytes the page sent, not a copy made apart
-    assert title == "Gradients through time"
-    # any link a fresh session reads as the same settings
-    assert first_paint.recall("/gradients/", "T=200&cell=lstm&cell=lstm")[1] == spec
-    assert first_paint.recall("/gradients", "cell=lstm&T=200&unknown=1")[1] == spec
+    assert kept.title == "Gradients through time"
+    assert kept.chart_title == json.loads(spec)["title"]
+    # any link a fresh session reads as the same settings (as Streamlit reads a query)
+    for query in ("T=200&cell=lstm&cell=lstm", "cell=lstm&T=200&unknown=1",
+                  "cell=lstm&T=200&embed=true&EMBED_OPTIONS=x"):
+        assert first_paint.recall("/gradients/", query).spec == spec, query
+    # beyond Streamlit's limits the query is ignored: the default view, not this one
+    assert first_paint.recall("/gradients", "cell=lstm&T=200" + "&" * 1000) is None
     # other settings, another page, a page without a first paint: nothing
     assert first_paint.recall("/gradients", "cell=lstm&T=201") is None
     assert first_paint.recall("/hidden", "cell=lstm&T=200") is None
@@ -48,8 +53,8 @@ def test_a_page_run_remembers_its_main_chart_for_the_links_that_open_it():
 def test_the_default_page_is_both_slash_and_unroll():
     at = open_page("screens/unroll.py", {})
     spec = _sent(at, "unroll")
-    assert first_paint.recall("/", "")[1] == spec
-    assert first_paint.recall("/unroll", "")[1] == spec
+    assert first_paint.recall("/", "").spec == spec
+    assert first_paint.recall("/unroll", "").spec == spec
 
 
 def test_a_bare_scene_link_is_its_scenes_page_and_settings():
@@ -61,20 +66,23 @@ def test_a_bare_scene_link_is_its_scenes_page_and_settings():
     assert not at.exception
     key = {"hidden": "hidden_state", "gradients": "grad_norms", "gates": "gates"}
     spec = _sent(at, key[tour.SCENES[number - 1].page])
-    for path in ("/", "/unroll", "/hidden"):  # whatever path the link named
-        assert first_paint.recall(path, f"scene={number}")[1] == spec
+    for path in ("/", "/unroll", "/hidden", "/train"):  # whatever path the link named
+        for query in (f"scene={number}", f"scene={number}&present=0", f"scene={number}&vh=0"):
+            assert first_paint.recall(path, query).spec == spec, (path, query)
     assert first_paint.recall("/", f"scene={number}&present=1") is None
+    # a scene link that carries settings keeps its own page and values (app/talk.py)
+    assert first_paint.recall("/unroll", f"scene={number}&T=50") is None
 
 
 def test_only_views_a_fresh_visitor_sees_exactly_as_drawn():
     s = Settings(T=40)
     for page_s in (s, Settings(T=40, present=True), Settings(T=40, weights="abc")):
-        first_paint.remember("hidden", page_s, "Hidden state", b'{"title": ""}')
+        first_paint.remember("hidden", page_s, "Hidden state", "", b'{"title": ""}')
     assert first_paint.recall("/hidden", "T=40") is not None
     for query in ("T=40&present=1", "T=40&weights=abc", "T=40&vh=700"):
         assert first_paint.recall("/hidden", query) is None, query
     # a link whose values need a notice (clamped): its page says why, so no first paint
-    first_paint.remember("hidden", Settings(T=1000), "Hidden state", b'{"title": ""}')
+    first_paint.remember("hidden", Settings(T=1000), "Hidden state", "", b'{"title": ""}')
     assert first_paint.recall("/hidden", "T=1000") is not None
     assert first_paint.recall("/hidden", "T=99999") is None
     for hostile in ("%ff%fe=%00", "T=" + "9" * 5000, "cell=<script>", "&&&==&", "iv=clamp@x"):
@@ -82,12 +90,22 @@ def test_only_views_a_fresh_visitor_sees_exactly_as_drawn():
 
 
 def test_what_is_kept_is_bounded(monkeypatch):
-    monkeypatch.setattr(first_paint, "MAX_TOTAL", 250)
+    spec = _spec(title="x" * 9_869)
+    size = len(repr(Settings(T=10))) + 4 + len(spec)  # the chart, its settings, its title
+    monkeypatch.setattr(first_paint, "MAX_TOTAL", 2 * size + 100)
     for T in range(10, 20):
-        first_paint.remember("hidden", Settings(T=T), "t", b"x" * 100)
+        first_paint.remember("hidden", Settings(T=T), "t", "", spec)
     kept = [T for T in range(10, 20) if first_paint.recall("/hidden", f"T={T}") is not None]
     assert kept == [18, 19]
-    first_paint.remember("hidden", Settings(T=5), "t", b"x" * (first_paint.MAX_SPEC + 1))
+    # a page made from a kept chart counts too: the oldest goes
+    made = len(first_paint.inject(INDEX, "t", "", spec, BUNDLE).encode())
+    monkeypatch.setattr(first_paint, "MAX_TOTAL", 2 * size + made - 1)
+    page = first_paint.page_for(first_paint.recall("/hidden", "T=19"), INDEX.encode(),
+                                BUNDLE, gzipped=False)
+    assert len(page) == made
+    assert first_paint.recall("/hidden", "T=18") is None
+    assert first_paint.recall("/hidden", "T=19").pages  # made once, kept with its chart
+    first_paint.remember("hidden", Settings(T=5), "t", "", b"x" * (first_paint.MAX_SPEC + 1))
     assert first_paint.recall("/hidden", "T=5") is None
 
 
@@ -98,7 +116,7 @@ def _spec(title="‖∂L/∂h_t‖ of layer 0", key="grad_norms") -> bytes:
 
 
 def test_the_page_draws_the_chart_then_starts_streamlit():
-    page = first_paint.inject(INDEX, "Gradients <through> time", _spec(), BUNDLE)
+    page = first_paint.inject(INDEX, "Gradients <through> time", "‖∂L/∂h_t‖", _spec(), BUNDLE)
     entry = first_paint.ENTRY.search(INDEX).group("src")
     assert '<script type="module"' not in page  # started by the overlay's script, after it
     assert f'<link rel="modulepreload" crossorigin href="{entry}">' in page  # still fetched
@@ -111,7 +129,7 @@ def test_the_page_draws_the_chart_then_starts_streamlit():
 
 def test_nothing_in_the_spec_can_end_its_script_element():
     evil = "</script><script>alert(1)</script>"
-    page = first_paint.inject(INDEX, evil, _spec(title=evil), BUNDLE)
+    page = first_paint.inject(INDEX, evil, evil, _spec(title=evil), BUNDLE)
     start = page.index('<script id="unrolled-first-spec" type="application/json">')
     body = page[start:].split(">", 1)[1]
     data = body[:body.index("</script>")]
@@ -120,8 +138,8 @@ def test_nothing_in_the_spec_can_end_its_script_element():
 
 
 def test_an_index_it_does_not_know_is_served_untouched():
-    assert first_paint.inject("<html><body>other</body></html>", "t", _spec(), BUNDLE) is None
-    assert first_paint.inject(INDEX.replace("</body>", ""), "t", _spec(), BUNDLE) is None
+    for index in ("<html><head></head><body>other</body></html>", INDEX.replace("</body>", "")):
+        assert first_paint.inject(index, "t", "c", _spec(), BUNDLE) is None
 
 
 def test_the_bundle_is_served_gzipped_and_kept_for_good():
@@ -139,7 +157,8 @@ def _streamlit(status=200):
     async def app(scope, receive, send):
         seen["headers"] = dict(scope["headers"])
         body, headers = INDEX.encode(), [(b"content-type", b"text/html; charset=utf-8"),
-                                         (b"etag", b'"abc"')]
+                                         (b"etag", b'"abc"'), (b"set-cookie", b"a=1"),
+                                         (b"set-cookie", b"b=2")]
         if b"gzip" in seen["headers"].get(b"accept-encoding", b""):
             body, headers = gzip.compress(body), headers + [(b"content-encoding", b"gzip")]
         await send({"type": "http.response.start", "status": status,
@@ -160,11 +179,16 @@ def _get(app, path, query=b"", headers=()):
         return {"type": "http.request", "body": b""}
     asyncio.run(app(scope, receive, send))
     start, body = out[0], b"".join(m.get("body", b"") for m in out[1:])
-    return start["status"], dict(start["headers"]), body
+    headers = {}
+    for k, v in start["headers"]:  # a header sent twice: a list of both
+        headers[k] = [*(headers[k] if isinstance(headers[k], list) else [headers[k]]), v] \
+            if k in headers else v
+    return start["status"], headers, body
 
 
 def test_the_middleware_adds_the_first_paint_to_a_remembered_view():
-    first_paint.remember("hidden", Settings(T=40), "Hidden state", _spec(key="hidden_state"))
+    first_paint.remember("hidden", Settings(T=40), "Hidden state", "h_t",
+                         _spec(key="hidden_state"))
     inner, seen = _streamlit()
     app = first_paint.FirstPaint(inner, BUNDLE)
     status, headers, body = _get(app, "/hidden", b"T=40", [
@@ -175,17 +199,30 @@ def test_the_middleware_adds_the_first_paint_to_a_remembered_view():
     assert int(headers[b"content-length"]) == len(body) and b"etag" not in headers
     page = gzip.decompress(body).decode()
     assert 'id="unrolled-first"' in page and "Hidden state" in page
-    # without gzip asked: plain
-    _, headers, body = _get(app, "/hidden", b"T=40")
-    assert b"content-encoding" not in headers and b'id="unrolled-first"' in body
+    # without gzip asked, or refused: plain
+    for refused in ([], [(b"accept-encoding", b"gzip;q=0, br")]):
+        _, headers, body = _get(app, "/hidden", b"T=40", refused)
+        assert b"content-encoding" not in headers and b'id="unrolled-first"' in body
+    # headers Streamlit sends twice stay twice
+    assert headers[b"set-cookie"] == [b"a=1", b"b=2"]
 
 
-def test_the_middleware_leaves_everything_else_as_streamlit_sent_it():
+def test_the_middleware_leaves_everything_else_as_streamlit_sent_it(monkeypatch):
     inner, _ = _streamlit()
     app = first_paint.FirstPaint(inner, BUNDLE)
     plain = _get(inner, "/hidden", b"T=41", [(b"accept-encoding", b"gzip")])
     assert _get(app, "/hidden", b"T=41", [(b"accept-encoding", b"gzip")]) == plain  # not drawn
-    first_paint.remember("hidden", Settings(T=41), "Hidden state", _spec())
-    inner304, _ = _streamlit(status=304)
-    status, _, body = _get(first_paint.FirstPaint(inner304, BUNDLE), "/hidden", b"T=41")
-    assert status == 304 and b"unrolled-first" not in body
+    first_paint.remember("hidden", Settings(T=41), "Hidden state", "", _spec())
+    missing, _ = _streamlit(status=404)
+    status, _, body = _get(first_paint.FirstPaint(missing, BUNDLE), "/hidden", b"T=41")
+    assert status == 404 and b"unrolled-first" not in body
+    # a page that cannot be made goes out as Streamlit sent it, not as an error
+    monkeypatch.setattr(first_paint, "inject", lambda *a: 1 / 0)
+    status, headers, body = _get(app, "/hidden", b"T=41")
+    assert status == 200 and body == INDEX.encode() and b"unrolled-first" not in body
+
+
+def test_gzip_is_what_the_browser_takes():
+    for header, takes in ((b"gzip, deflate, br", True), (b"br", False), (b"gzip;q=0", False),
+                          (b"GZIP; q=0.5", True), (b"*", True), (b"", False)):
+        assert first_paint.accepts_gzip(header) is takes, header
