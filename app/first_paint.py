@@ -8,10 +8,10 @@ chart has to come with the HTML itself.
 
 How: every run of an explore page remembers the bytes its main chart sent (``remember``,
 keyed by the page and the run's ``Settings``). When a browser asks for a page's HTML, the
-middleware (``FirstPaint``, installed by app/serve.py) parses the link's query into
+middleware (app/first_paint_http.py, installed by app/serve.py) parses the link's query into
 ``Settings`` exactly as a fresh session does; where a run has drawn that view before, it adds
 to Streamlit's index.html an overlay with the page's title and that very chart, plotly.js
-(served gzipped, kept by the browser for good: ``bundle_route``) and a script that draws it
+(served gzipped, kept by the browser for good) and a script that draws it
 and only then starts Streamlit (its entry module, which the page still preloads). The
 page's own chart component takes plotly.js over (no second load), and its first draw of the
 same chart removes the overlay. The overlay is what the page will show, the same bytes, not
@@ -26,23 +26,21 @@ import gzip
 import hashlib
 import html
 import json
-import logging
 import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
-import anyio
-from streamlit import config
 from streamlit.runtime.state.query_params import QueryParams
 
 from app import tour
 from app.state import Settings
 
-_LOG = logging.getLogger(__name__)
-# the explore pages, by url_path ("" is the default page's "/"), and their main chart's key
+# the explore pages by url_path ("" is the default page's "/"): the name their main chart is
+# kept under; and every path the app serves a page at (a bare scene link may name any)
 PAGES = {"": "unroll", "unroll": "unroll", "hidden": "hidden", "gates": "gates",
          "gradients": "gradients", "chaos": "chaos", "scan": "scan", "recipe": "recipe"}
+PAGE_PATHS = frozenset(PAGES) | {"train", "sweeps"}
 MAX_SPEC = 2_000_000  # bytes of one chart (T = 1000, H = 128 is ~0.9 MB)
 MAX_TOTAL = 64_000_000  # bytes kept (charts, their settings, finished pages), oldest out first
 
@@ -99,6 +97,8 @@ def link_view(path: str, query: str) -> tuple[str | None, Settings, list[str]]:
     """The page and settings a fresh session opening ``path?query`` starts with, read as
     Streamlit reads a query (its limits, ``embed`` left out) and as app/main.py reads it:
     a bare scene link (``tour.bare_scene_link``) opens its scene's page and settings."""
+    if path.strip("/") not in PAGE_PATHS:  # a file, not a page: nothing to read
+        return None, Settings(), []
     params = QueryParams()
     params.populate_from_query_string(query)
     raw = {k: params[k] for k in params}
@@ -253,107 +253,3 @@ def inject(index: str, title: str, chart_title: str, spec: bytes, bundle_url: st
             + SCRIPT.replace("CONFIG", settings))
     rest = index[found.end():]
     return head + rest.replace("</body>", body + "</body>", 1)
-
-
-def bundle_route(gz_bytes: bytes, name: str) -> tuple[str, dict[str, str]]:
-    """The path the partial plotly.js bundle is served at (its content's hash in the name,
-    so a browser keeps it for good) and the headers it goes with."""
-    digest = hashlib.sha256(gz_bytes).hexdigest()[:16]
-    stem = name.removesuffix(".min.js.gz")
-    return (f"/unrolled/{stem}.{digest}.min.js",
-            {"content-type": "text/javascript; charset=utf-8", "content-encoding": "gzip",
-             "cache-control": "public, max-age=31536000, immutable", "vary": "accept-encoding"})
-
-
-def accepts_gzip(accept_encoding: bytes) -> bool:
-    """Whether an Accept-Encoding header takes gzip (``gzip;q=0`` refuses it)."""
-    for part in accept_encoding.decode("latin-1").lower().split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip() in ("gzip", "*"):
-            q = params.replace(" ", "").removeprefix("q=")
-            try:
-                return not params or float(q) > 0
-            except ValueError:
-                return False
-    return False
-
-
-# what this asks Streamlit's file route not to do: a 304 for a copy holding another paint,
-# gzip (the finished page is gzipped here), a part of the file
-_DROPPED = (b"accept-encoding", b"if-none-match", b"if-modified-since", b"range", b"if-range")
-
-
-class FirstPaint:
-    """ASGI middleware: an explore page's HTML gets the first paint of its link's main chart
-    where a run has drawn it (``recall``); every other response passes untouched. Off where
-    the server has a base URL path (its page paths and the bundle's route would differ)."""
-
-    def __init__(self, app, bundle_url: str):
-        self.app = app
-        self.bundle_url = bundle_url
-
-    def _found(self, scope) -> Kept | None:
-        if scope["type"] != "http" or scope["method"] != "GET":
-            return None
-        if (config.get_option("server.baseUrlPath") or "").strip("/"):
-            return None
-        try:
-            return recall(scope["path"], scope.get("query_string", b"").decode("latin-1"))
-        except Exception:  # a link this cannot read loads the page as Streamlit serves it
-            _LOG.exception("first paint: could not read %r", scope.get("query_string"))
-            return None
-
-    async def __call__(self, scope, receive, send):
-        kept = self._found(scope)
-        if kept is None:
-            await self.app(scope, receive, send)
-            return
-        asked = [(k.lower(), v) for k, v in scope["headers"]]
-        gzipped = any(k == b"accept-encoding" and accepts_gzip(v) for k, v in asked)
-        scope = {**scope, "headers": [(k, v) for k, v in asked if k not in _DROPPED]}
-        held: list[dict] = []  # Streamlit's response, until it is whole
-
-        async def hold(message):
-            if held is None:
-                await send(message)
-                return
-            if message["type"] not in ("http.response.start", "http.response.body"):
-                await flush(held, message)  # anything else: Streamlit's response as it is
-                return
-            held.append(message)
-            if message["type"] == "http.response.body" and not message.get("more_body"):
-                await finish(held)
-
-        async def flush(messages, *more):
-            nonlocal held
-            held = None
-            for message in (*messages, *more):
-                await send(message)
-
-        async def finish(messages):
-            start, body = messages[0], b"".join(m.get("body", b"") for m in messages[1:])
-            headers = start.get("headers", [])
-            plain = (start["status"] == 200 and not any(k.lower() == b"content-encoding"
-                                                        for k, _ in headers)
-                     and any(k.lower() == b"content-type" and b"text/html" in v
-                             for k, v in headers))
-            page = None
-            if plain:
-                try:
-                    page = await anyio.to_thread.run_sync(
-                        page_for, kept, body, self.bundle_url, gzipped)
-                except Exception:
-                    _LOG.exception("first paint: the page could not be made")
-            if page is None:
-                await flush(messages)
-                return
-            drop = {b"content-length", b"etag", b"last-modified", b"accept-ranges",
-                    b"cache-control", b"vary", b"content-encoding"}
-            headers = [(k, v) for k, v in headers if k.lower() not in drop] + [
-                (b"content-length", str(len(page)).encode()), (b"cache-control", b"no-cache"),
-                (b"vary", b"Accept-Encoding")] + ([(b"content-encoding", b"gzip")]
-                                                  if gzipped else [])
-            await flush([{**start, "headers": headers},
-                         {"type": "http.response.body", "body": page}])
-
-        await self.app(scope, receive, hold)

@@ -17,12 +17,12 @@ from starlette.middleware import Middleware  # noqa: E402
 from starlette.responses import Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
-from app import first_paint  # noqa: E402
+from app import first_paint_http  # noqa: E402
 
 STATIC = Path(__file__).parent / "static"
 _bundle = next(STATIC.glob("plotly-cartesian-*.min.js.gz"))
 _gz = _bundle.read_bytes()
-BUNDLE_PATH, _headers = first_paint.bundle_route(_gz, _bundle.name)
+BUNDLE_PATH, _headers = first_paint_http.bundle_route(_gz, _bundle.name)
 
 
 async def _plotly_bundle(request):
@@ -30,4 +30,4 @@ async def _plotly_bundle(request):
 
 
 app = st.App("main.py", routes=[Route(BUNDLE_PATH, _plotly_bundle)],
-             middleware=[Middleware(first_paint.FirstPaint, bundle_url="." + BUNDLE_PATH)])
+             middleware=[Middleware(first_paint_http.FirstPaint, bundle_url="." + BUNDLE_PATH)])

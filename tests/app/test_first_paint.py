@@ -10,7 +10,7 @@ import pytest
 import streamlit
 from streamlit.testing.v1 import AppTest
 
-from app import first_paint, tour
+from app import first_paint, first_paint_http, tour
 from app.state import Settings
 from tests.app.charts import MAIN, open_page
 
@@ -143,10 +143,11 @@ def test_an_index_it_does_not_know_is_served_untouched():
 
 
 def test_the_bundle_is_served_gzipped_and_kept_for_good():
-    path, headers = first_paint.bundle_route(b"\x1f\x8bdata", "plotly-cartesian-4.1.1.min.js.gz")
+    name = "plotly-cartesian-4.1.1.min.js.gz"
+    path, headers = first_paint_http.bundle_route(b"\x1f\x8bdata", name)
     assert path.startswith("/unrolled/plotly-cartesian-4.1.1.") and path.endswith(".min.js")
     assert headers["content-encoding"] == "gzip" and "immutable" in headers["cache-control"]
-    assert first_paint.bundle_route(b"other", "plotly-cartesian-4.1.1.min.js.gz")[0] != path
+    assert first_paint_http.bundle_route(b"other", name)[0] != path
 
 
 # --- the middleware, around a stand-in for Streamlit's static route -------------------------
@@ -190,7 +191,7 @@ def test_the_middleware_adds_the_first_paint_to_a_remembered_view():
     first_paint.remember("hidden", Settings(T=40), "Hidden state", "h_t",
                          _spec(key="hidden_state"))
     inner, seen = _streamlit()
-    app = first_paint.FirstPaint(inner, BUNDLE)
+    app = first_paint_http.FirstPaint(inner, BUNDLE)
     status, headers, body = _get(app, "/hidden", b"T=40", [
         (b"accept-encoding", b"gzip, br"), (b"if-none-match", b'"abc"')])
     # Streamlit was asked for the whole plain file (no 304 for a copy holding another paint)
@@ -209,12 +210,12 @@ def test_the_middleware_adds_the_first_paint_to_a_remembered_view():
 
 def test_the_middleware_leaves_everything_else_as_streamlit_sent_it(monkeypatch):
     inner, _ = _streamlit()
-    app = first_paint.FirstPaint(inner, BUNDLE)
+    app = first_paint_http.FirstPaint(inner, BUNDLE)
     plain = _get(inner, "/hidden", b"T=41", [(b"accept-encoding", b"gzip")])
     assert _get(app, "/hidden", b"T=41", [(b"accept-encoding", b"gzip")]) == plain  # not drawn
     first_paint.remember("hidden", Settings(T=41), "Hidden state", "", _spec())
     missing, _ = _streamlit(status=404)
-    status, _, body = _get(first_paint.FirstPaint(missing, BUNDLE), "/hidden", b"T=41")
+    status, _, body = _get(first_paint_http.FirstPaint(missing, BUNDLE), "/hidden", b"T=41")
     assert status == 404 and b"unrolled-first" not in body
     # a page that cannot be made goes out as Streamlit sent it, not as an error
     monkeypatch.setattr(first_paint, "inject", lambda *a: 1 / 0)
@@ -225,4 +226,4 @@ def test_the_middleware_leaves_everything_else_as_streamlit_sent_it(monkeypatch)
 def test_gzip_is_what_the_browser_takes():
     for header, takes in ((b"gzip, deflate, br", True), (b"br", False), (b"gzip;q=0", False),
                           (b"GZIP; q=0.5", True), (b"*", True), (b"", False)):
-        assert first_paint.accepts_gzip(header) is takes, header
+        assert first_paint_http.accepts_gzip(header) is takes, header
