@@ -30,44 +30,31 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from pathlib import Path
 
-import plotly
 import streamlit as st
 import streamlit.components.v1 as components
 from plotly.io.json import to_json_plotly
 
 from app.export import frame_name
+from app.plotly_files import (  # noqa: F401 (plot.PLOTLY_VERSION and the rest: one place)
+    BUNDLE,
+    BUNDLE_TRACES,
+    HAS_BUNDLE,
+    PACKAGE_DATA,
+    PLOTLY_JS,
+    PLOTLY_VERSION,
+    STATIC,
+    plotly_js_version,
+)
 from app.views.common import CONTROLS_PX
 
-PLOTLY_JS = "plotly.min.js"
-_PACKAGE_DATA = Path(plotly.__file__).parent / "package_data"
-_plotly_files = components.declare_component("plotlyjs", path=str(_PACKAGE_DATA))
+_plotly_files = components.declare_component("plotlyjs", path=str(PACKAGE_DATA))
 PLOTLY_URL = f"./component/{_plotly_files.name}/{PLOTLY_JS}"
-
-
-def plotly_js_version(head: bytes) -> str | None:
-    """The version in a plotly.js bundle's banner (``* plotly.js ... v4.1.1``)."""
-    found = re.search(rb"plotly\.js[^\n]*? v(\d+\.\d+\.\d+)", head[:400])
-    return found.group(1).decode() if found else None
-
-
-with open(_PACKAGE_DATA / PLOTLY_JS, "rb") as _f:
-    PLOTLY_VERSION = plotly_js_version(_f.read(400))
-
-# The partial bundle: the trace types it registers (its npm README), which every figure the
-# app draws must keep to (spec_json checks).
-STATIC = Path(__file__).parent / "static"
-BUNDLE = f"plotly-cartesian-{PLOTLY_VERSION}.min.js.gz"
-BUNDLE_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "histogram2d",
-                           "histogram2dcontour", "image", "pie", "scatter", "scatterternary",
-                           "violin"})
 _bundle_files = components.declare_component("plotlybundle", path=str(STATIC))
 # its content's hash in the URL: a browser may keep it for good (fetched with force-cache)
 BUNDLE_URL = (f"./component/{_bundle_files.name}/{BUNDLE}?v="
               + hashlib.sha256((STATIC / BUNDLE).read_bytes()).hexdigest()[:16]
-              if (STATIC / BUNDLE).is_file() else None)
+              if HAS_BUNDLE else None)
 
 # plotly.js loads once per page, when the first chart mounts: the gzipped partial bundle
 # fetched (from the HTTP cache if it is there: the URL carries its hash), decompressed, run

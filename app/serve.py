@@ -17,17 +17,18 @@ from starlette.middleware import Middleware  # noqa: E402
 from starlette.responses import Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
-from app import first_paint_http  # noqa: E402
-
-STATIC = Path(__file__).parent / "static"
-_bundle = next(STATIC.glob("plotly-cartesian-*.min.js.gz"))
-_gz = _bundle.read_bytes()
-BUNDLE_PATH, _headers = first_paint_http.bundle_route(_gz, _bundle.name)
+from app import first_paint_http, plotly_files  # noqa: E402
 
 
 async def _plotly_bundle(request):
     return Response(_gz, headers=_headers)
 
 
-app = st.App("main.py", routes=[Route(BUNDLE_PATH, _plotly_bundle)],
-             middleware=[Middleware(first_paint_http.FirstPaint, bundle_url="." + BUNDLE_PATH)])
+if not plotly_files.HAS_BUNDLE:  # no bundle of the installed plotly's plotly.js: no first paint
+    app = st.App("main.py")
+else:  # the very bundle the chart component loads, so both draw with one plotly.js
+    _gz = (plotly_files.STATIC / plotly_files.BUNDLE).read_bytes()
+    BUNDLE_PATH, _headers = first_paint_http.bundle_route(_gz, plotly_files.BUNDLE)
+    app = st.App("main.py", routes=[Route(BUNDLE_PATH, _plotly_bundle)],
+                 middleware=[Middleware(first_paint_http.FirstPaint,
+                                        bundle_url="." + BUNDLE_PATH)])

@@ -4,6 +4,7 @@ its settings, and nothing where that is not certain; the HTML stays Streamlit's 
 import asyncio
 import gzip
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -178,7 +179,9 @@ def _get(app, path, query=b"", headers=()):
 
     async def receive():
         return {"type": "http.request", "body": b""}
-    asyncio.run(app(scope, receive, send))
+    # in a thread of its own: a test run that has Playwright's loop going in this one
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     start, body = out[0], b"".join(m.get("body", b"") for m in out[1:])
     headers = {}
     for k, v in start["headers"]:  # a header sent twice: a list of both
