@@ -36,11 +36,10 @@ from streamlit.runtime.state.query_params import QueryParams
 from app import tour
 from app.state import Settings
 
-# the explore pages by url_path ("" is the default page's "/"): the name their main chart is
-# kept under; and every path the app serves a page at (a bare scene link may name any)
-PAGES = {"": "unroll", "unroll": "unroll", "hidden": "hidden", "gates": "gates",
-         "gradients": "gradients", "chaos": "chaos", "scan": "scan", "recipe": "recipe"}
-PAGE_PATHS = frozenset(PAGES) | {"train", "sweeps"}
+# the explore pages, by url_path; every path the app serves a page at ("" is "/", Unroll;
+# a bare scene link may name any)
+EXPLORE = frozenset({"unroll", "hidden", "gates", "gradients", "chaos", "scan", "recipe"})
+PAGE_PATHS = EXPLORE | {"", "train", "sweeps"}
 MAX_SPEC = 2_000_000  # bytes of one chart (T = 1000, H = 128 is ~0.9 MB)
 MAX_TOTAL = 64_000_000  # bytes kept (charts, their settings, finished pages), oldest out first
 
@@ -62,6 +61,12 @@ _kept: OrderedDict[tuple[str, Settings], Kept] = OrderedDict()
 _total = 0
 
 
+def explore_page(url_path: str) -> str | None:
+    """The explore page a path (or a page's url_path) names, None for any other."""
+    name = url_path.strip("/") or "unroll"
+    return name if name in EXPLORE else None
+
+
 def eligible(s: Settings) -> bool:
     """A view a fresh visitor sees exactly as a run drew it: no presenter view (sized to the
     window), no trained network (a token into this server's store, which a session may
@@ -75,11 +80,11 @@ def _shrink() -> None:
         _total -= _kept.popitem(last=False)[1].size
 
 
-def remember(page: str, s: Settings, title: str, chart_title: str, spec: bytes) -> None:
+def remember(page: str | None, s: Settings, title: str, chart_title: str, spec: bytes) -> None:
     """Keep the main chart ``spec`` (app/plot.py's bytes, shown under ``chart_title``) that
     ``page`` (titled ``title``) drew with ``s``."""
     global _total
-    if page not in PAGES.values() or not eligible(s) or len(spec) > MAX_SPEC:
+    if page not in EXPLORE or not eligible(s) or len(spec) > MAX_SPEC:
         return
     key = (page, s)
     kept = Kept(key, title, chart_title, spec,
@@ -103,7 +108,7 @@ def link_view(path: str, query: str) -> tuple[str | None, Settings, list[str]]:
     params.populate_from_query_string(query)
     raw = {k: params[k] for k in params}
     s, notices = Settings.from_query(raw)
-    page = PAGES.get(path.strip("/"))
+    page = explore_page(path)
     scene = tour.scene(s.scene)
     if tour.bare_scene_link(raw) and scene is not None:
         page, s = scene.page, replace(scene.apply(s.scene), present=s.present, vh=s.vh)
@@ -196,7 +201,10 @@ SCRIPT = """<script>((cfg) => {
     const watch = setInterval(() => {
       if (!root.isConnected) clearInterval(watch);
       else if (document.querySelector(cfg.error + ', ' + cfg.gone)) leave();
-      else if (document.querySelector(cfg.ended)) setTimeout(leave, 1500);
+      else if (document.querySelector(cfg.ended)) {  // a run ended: its chart draws now
+        clearInterval(watch);
+        setTimeout(leave, 1500);
+      }
     }, 200);
   };
   setTimeout(boot, 4000);  // never keep Streamlit waiting on plotly.js longer than this

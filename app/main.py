@@ -56,8 +56,9 @@ if not settings.present and page.url_path in ("train", "sweeps"):
 # The page first, the sidebar's widgets after it: the browser applies a rerun's elements in
 # the order they are sent, so the chart no longer waits behind ~25 unchanged controls
 # (about 35 ms of a slider change). ``finally``: pages end early with st.stop().
-st.session_state.pop("page_text", None)  # ui.header sets this run's page paragraph
-st.session_state["page"] = first_paint.PAGES.get(page.url_path, "")  # its main chart: ui.chart
+st.session_state.pop("page_text", None)  # ui.header sets this run's page paragraph...
+st.session_state.pop("page_title", None)  # ...and title
+st.session_state["page"] = first_paint.explore_page(page.url_path)  # its main chart: ui.chart
 try:
     page.run()
 finally:

@@ -122,7 +122,7 @@ def chart(fig: dict, key: str, primary: bool = False, code: bool = True) -> None
         layout["height"] = talk.main_chart_height(s, layout["height"])
     spec = plot.draw({**fig, "layout": layout}, key, PLOT_CONFIG, title)
     if primary:  # what this view's HTML draws before Streamlit boots (app/serve.py)
-        first_paint.remember(st.session_state.get("page", ""), s,
+        first_paint.remember(st.session_state.get("page"), s,
                              st.session_state.get("page_title", ""), title, spec)
     if primary and not s.present:
         export_panel(original, key, code=code)
