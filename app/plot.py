@@ -44,7 +44,6 @@ from app.plotly_files import (  # noqa: F401 (plot.PLOTLY_VERSION and the rest: 
     PLOTLY_JS,
     PLOTLY_VERSION,
     STATIC,
-    plotly_js_version,
 )
 from app.views.common import CONTROLS_PX
 
